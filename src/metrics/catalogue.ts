@@ -1,0 +1,103 @@
+import client from 'prom-client';
+
+/**
+ * The metric catalogue (../shared/METRICS.md): names, types, label names and buckets are a
+ * contract with operators' Grafana panels and alerts. This is the only place they are
+ * declared; everything that records or checks a metric imports it from here.
+ */
+
+export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+export const SIZE_BUCKETS = [100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+export const OVERHEAD_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
+export const WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
+export const TOKEN_COUNT_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1];
+export const SECONDS_PER_TOKEN_BUCKETS = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1];
+export const TOKENS_PER_SECOND_BUCKETS = [10, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000];
+
+type Kind = 'counter' | 'gauge' | 'histogram';
+interface Spec {
+  readonly kind: Kind;
+  readonly help: string;
+  readonly labels: readonly string[];
+  readonly buckets?: readonly number[];
+}
+
+const spec = <K extends Kind, L extends readonly string[]>(kind: K, help: string, labels: L, buckets?: number[]) =>
+  ({ kind, help, labels, buckets }) as const;
+
+/** Every application metric, by name. `variant` is on every series and is set once per registry. */
+export const CATALOGUE = {
+  // Requests
+  zai_proxy_requests_total: spec('counter', 'Finished requests, by the status the client got', ['method', 'path', 'status_code'] as const),
+  zai_proxy_request_duration_seconds: spec('histogram', 'Time from request received to response ended', ['method', 'path', 'status_code'] as const, DURATION_BUCKETS),
+  zai_proxy_request_size_bytes: spec('histogram', 'Request body size', ['method', 'path'] as const, SIZE_BUCKETS),
+  zai_proxy_response_size_bytes: spec('histogram', 'Response body size sent to the client', ['method', 'path', 'status_code'] as const, SIZE_BUCKETS),
+  zai_proxy_time_to_first_byte_seconds: spec('histogram', 'Time until the first upstream byte was relayed to the client', ['path'] as const, DURATION_BUCKETS),
+  zai_proxy_overhead_seconds: spec('histogram', 'Time the proxy itself added (total minus upstream and limiter wait)', ['path'] as const, OVERHEAD_BUCKETS),
+  zai_proxy_concurrent_requests: spec('gauge', 'Requests in flight', [] as const),
+  zai_proxy_max_workers: spec('gauge', 'Configured MAX_WORKERS', [] as const),
+  zai_proxy_worker_utilization_ratio: spec('gauge', 'In-flight requests over MAX_WORKERS', [] as const),
+  // Upstream errors and retries
+  zai_proxy_upstream_errors_total: spec('counter', 'Failed upstream attempts, by error type or upstream HTTP status', ['error_type'] as const),
+  zai_proxy_zai_errors_total: spec('counter', 'Z.AI business errors, by class and code', ['class', 'code'] as const),
+  zai_proxy_retry_attempts_total: spec('counter', 'Retries actually made, by reason', ['reason'] as const),
+  zai_proxy_client_disconnects_total: spec('counter', 'Clients that went away before the response ended', ['path'] as const),
+  // Rate and concurrency control
+  zai_proxy_rate_limit_requests_per_second: spec('gauge', 'Current admitted request rate', [] as const),
+  zai_proxy_rate_limit_ceiling: spec('gauge', 'Inferred upstream request-rate ceiling (req/s)', [] as const),
+  zai_proxy_concurrency_limit: spec('gauge', 'Current adaptive in-flight limit', [] as const),
+  zai_proxy_queue_depth: spec('gauge', 'Requests waiting for admission', [] as const),
+  zai_proxy_rate_limit_wait_seconds: spec('histogram', 'Time a request waited for admission', ['client'] as const, WAIT_BUCKETS),
+  zai_proxy_rate_limit_adjustments_total: spec('counter', 'Rate limit adjustments, by direction', ['direction'] as const),
+  zai_proxy_rate_limit_rejections_total: spec('counter', 'Requests rejected by admission, by reason', ['reason', 'client'] as const),
+  // Tokens and cost
+  zai_proxy_tokens_total: spec('counter', 'Tokens consumed, by direction, model and pricing tier', ['direction', 'model', 'pricing_tier'] as const),
+  zai_proxy_estimated_cost_usd_total: spec('counter', 'Estimated cost in USD, by direction, model and pricing tier', ['direction', 'model', 'pricing_tier'] as const),
+  zai_proxy_usage_source_total: spec('counter', 'Where token usage came from: reported, estimated or none', ['source'] as const),
+  zai_proxy_token_count_duration_seconds: spec('histogram', 'Time spent estimating tokens locally', [] as const, TOKEN_COUNT_BUCKETS),
+  zai_proxy_token_rate_seconds: spec('histogram', 'Seconds per token, by direction and model', ['direction', 'model'] as const, SECONDS_PER_TOKEN_BUCKETS),
+  zai_proxy_token_rate: spec('histogram', 'Tokens per second, by direction and model', ['direction', 'model'] as const, TOKENS_PER_SECOND_BUCKETS),
+  // Quota
+  zai_proxy_quota_usage_ratio: spec('gauge', 'Used fraction of a Coding Plan quota window', ['window', 'limit_type'] as const),
+  zai_proxy_quota_remaining_ratio: spec('gauge', 'Remaining fraction of a Coding Plan quota window', ['window', 'limit_type'] as const),
+  zai_proxy_quota_reset_time_seconds: spec('gauge', 'When a quota window resets (Unix seconds)', ['window', 'limit_type'] as const),
+  zai_proxy_quota_sample_age_seconds: spec('gauge', 'Age of the last good quota sample', [] as const),
+  zai_proxy_quota_poll_total: spec('counter', 'Quota polls, by result', ['result'] as const),
+  // Build
+  zai_proxy_build_info: spec('gauge', 'Build information; always 1', ['version', 'commit', 'build_time'] as const),
+} as const;
+
+export type MetricName = keyof typeof CATALOGUE;
+type Catalogue = typeof CATALOGUE;
+type LabelsOf<N extends MetricName> = Catalogue[N]['labels'][number];
+type MetricOf<N extends MetricName> = Catalogue[N]['kind'] extends 'counter'
+  ? client.Counter<LabelsOf<N>>
+  : Catalogue[N]['kind'] extends 'gauge'
+    ? client.Gauge<LabelsOf<N>>
+    : client.Histogram<LabelsOf<N>>;
+
+export type Metrics = { readonly [N in MetricName]: MetricOf<N> } & {
+  readonly registry: client.Registry;
+  readonly variant: string;
+};
+
+/**
+ * Creates a fresh registry holding the whole catalogue (plus Node's process metrics), with
+ * `variant` applied to every series. Tests create one per proxy instance.
+ */
+export function createMetrics(variant: string, { processMetrics = true } = {}): Metrics {
+  const registry = new client.Registry();
+  registry.setDefaultLabels({ variant });
+  const metrics: Record<string, unknown> = { registry, variant };
+  for (const [name, s] of Object.entries(CATALOGUE) as [string, Spec][]) {
+    const common = { name, help: s.help, labelNames: [...s.labels], registers: [registry] };
+    metrics[name] =
+      s.kind === 'counter'
+        ? new client.Counter(common)
+        : s.kind === 'gauge'
+          ? new client.Gauge(common)
+          : new client.Histogram({ ...common, buckets: [...s.buckets!] });
+  }
+  if (processMetrics) client.collectDefaultMetrics({ register: registry });
+  return metrics as Metrics;
+}
