@@ -1,0 +1,119 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { StreamUsageReader } from '../../src/accounting/stream-usage.js';
+import type { Dialect } from '../../src/accounting/usage.js';
+import { OPENAI_STREAM, REAL_ANTHROPIC_STREAM, ZAI_ANTHROPIC_STREAM, withLineEnding } from './fixtures.js';
+
+function read(dialect: Dialect, text: string, opts?: { collectText?: boolean; maxTextBytes?: number }, chunkSize = 0) {
+  const r = new StreamUsageReader(dialect, opts);
+  const bytes = Buffer.from(text);
+  if (chunkSize <= 0) r.push(bytes);
+  else for (let i = 0; i < bytes.length; i += chunkSize) r.push(bytes.subarray(i, i + chunkSize));
+  return r.finish();
+}
+
+const sse = (...events: string[]) => events.map((e) => `data: ${e}\n\n`).join('');
+
+test('OpenAI: usage from the final chunk, cached tokens split out, text includes reasoning', () => {
+  const r = read('openai', OPENAI_STREAM, { collectText: true });
+  assert.deepEqual(r.usage, { input: 20, output: 42, cacheRead: 100, cacheWrite: 0 });
+  assert.equal(r.outputText, 'Thinking éHello 世界 🌍!');
+  assert.equal(r.complete, true);
+  assert.equal(r.malformedEvents, 0);
+});
+
+test('OpenAI: usage on the chunk that also carries the finish reason', () => {
+  const r = read(
+    'openai',
+    sse(
+      '{"choices":[{"delta":{"content":"a"}}],"usage":null}',
+      '{"choices":[{"delta":{"content":"b"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":2}}',
+      '[DONE]',
+    ),
+  );
+  assert.deepEqual(r.usage, { input: 9, output: 2, cacheRead: 0, cacheWrite: 0 });
+  assert.equal(r.outputText, '', 'text is only collected on request');
+});
+
+test('OpenAI: no usage in the stream gives undefined usage and the text for an estimate', () => {
+  const r = read('openai', sse('{"choices":[{"delta":{"content":"one "}}]}', '{"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"{\\"x\\":1}"}}]}}]}', '[DONE]'), {
+    collectText: true,
+  });
+  assert.equal(r.usage, undefined);
+  assert.equal(r.outputText, 'one {"x":1}');
+  assert.equal(r.complete, true);
+});
+
+test('OpenAI: split into 1..7-byte chunks with CRLF gives the same result', () => {
+  const expected = read('openai', OPENAI_STREAM, { collectText: true });
+  for (let size = 1; size <= 7; size++) {
+    assert.deepEqual(read('openai', withLineEnding(OPENAI_STREAM, '\r\n'), { collectText: true }, size), expected, `chunk size ${size}`);
+  }
+});
+
+test('Anthropic on Z.AI: zeros in message_start, two cumulative message_deltas: the last wins, never a sum', () => {
+  const r = read('anthropic', ZAI_ANTHROPIC_STREAM, { collectText: true });
+  assert.deepEqual(r.usage, { input: 300, output: 25, cacheRead: 50, cacheWrite: 0 });
+  assert.equal(r.outputText, 'Let me think: üBonjour 世界');
+  assert.equal(r.complete, true);
+  assert.equal(r.malformedEvents, 0);
+  const fast = read('anthropic', ZAI_ANTHROPIC_STREAM);
+  assert.deepEqual(fast.usage, r.usage);
+  assert.equal(fast.outputText, '');
+});
+
+test('real Anthropic: input and cache from message_start, output from message_delta', () => {
+  const r = read('anthropic', REAL_ANTHROPIC_STREAM, {}, 5);
+  assert.deepEqual(r.usage, { input: 25, output: 15, cacheRead: 400, cacheWrite: 30 });
+  assert.equal(r.complete, true);
+});
+
+test('Anthropic events without an event: line are recognised by their type', () => {
+  const stripped = ZAI_ANTHROPIC_STREAM.split('\n').filter((l) => !l.startsWith('event:')).join('\n');
+  const r = read('anthropic', stripped, {}, 11);
+  assert.deepEqual(r.usage, { input: 300, output: 25, cacheRead: 50, cacheWrite: 0 });
+  assert.equal(r.complete, true);
+});
+
+test('a stream cut mid-way is incomplete, with the usage of what arrived', () => {
+  const cutAt = ZAI_ANTHROPIC_STREAM.indexOf('"output_tokens":25');
+  const r = read('anthropic', ZAI_ANTHROPIC_STREAM.slice(0, cutAt), { collectText: true });
+  assert.equal(r.complete, false);
+  assert.deepEqual(r.usage, { input: 300, output: 10, cacheRead: 50, cacheWrite: 0 }, 'the first delta arrived whole');
+  assert.equal(r.outputText, 'Let me think: üBonjour 世界');
+  const early = read('anthropic', ZAI_ANTHROPIC_STREAM.slice(0, ZAI_ANTHROPIC_STREAM.indexOf('event: message_delta')));
+  assert.equal(early.usage, undefined, 'zeros from message_start alone are no usage');
+  const openaiCut = read('openai', OPENAI_STREAM.slice(0, OPENAI_STREAM.indexOf('"usage"')), { collectText: true });
+  assert.equal(openaiCut.complete, false);
+  assert.equal(openaiCut.usage, undefined);
+  assert.equal(openaiCut.outputText, 'Thinking éHello 世界 🌍!');
+});
+
+test('malformed events are counted and never throw', () => {
+  const r = read('openai', sse('{"choices":[{"delta":{"content":"ok"}}]}', '{not json', '{"usage":{"prompt_tokens":3', '[1,2]', '[DONE]'), {
+    collectText: true,
+  });
+  assert.equal(r.malformedEvents, 3);
+  assert.equal(r.outputText, 'ok');
+  const a = read('anthropic', 'event: message_delta\ndata: {oops\n\nevent: message_stop\ndata: {}\n\n');
+  assert.equal(a.malformedEvents, 1);
+  assert.equal(a.complete, true);
+  // without text collection, unparseable events that cannot carry usage are not even looked at
+  const fast = read('openai', sse('{not json', '[DONE]'));
+  assert.equal(fast.malformedEvents, 0);
+});
+
+test('collected text stops at maxTextBytes on a character boundary', () => {
+  const r = read('openai', sse('{"choices":[{"delta":{"content":"abc"}}]}', '{"choices":[{"delta":{"content":"世界"}}]}'), { collectText: true, maxTextBytes: 7 });
+  assert.equal(r.outputText, 'abc世');
+  assert.equal(r.textTruncated, true);
+});
+
+test('finish() is idempotent and later pushes are ignored', () => {
+  const r = new StreamUsageReader('openai');
+  r.push(Buffer.from(sse('{"usage":{"prompt_tokens":1,"completion_tokens":1}}')));
+  const first = r.finish();
+  r.push(Buffer.from(sse('{"usage":{"prompt_tokens":5,"completion_tokens":5}}')));
+  assert.equal(r.finish(), first);
+  assert.deepEqual(first.usage, { input: 1, output: 1, cacheRead: 0, cacheWrite: 0 });
+});
