@@ -1,0 +1,149 @@
+import type { Histogram } from 'prom-client';
+import type { Logger } from '../log/logger.js';
+import { estimateTokens, promptText } from '../accounting/estimate.js';
+import { StreamUsageReader } from '../accounting/stream-usage.js';
+import { usageFromResponseBody, type TokenUsage } from '../accounting/usage.js';
+import type { UsageRecorder, UsageSource } from '../accounting/recorder.js';
+import type { ModelLabels } from '../metrics/labels.js';
+import type { RequestState } from './forward.js';
+import type { Route } from './routes.js';
+
+/** One request and its answer, as the accountant sees them. */
+export interface Exchange {
+  readonly route: Extract<Route, { kind: 'upstream' }>;
+  readonly requestJson: unknown;
+  readonly st: RequestState;
+  /** Usage read from a non-streaming body (cached between header building and settling). */
+  usage?: TokenUsage;
+  source?: UsageSource;
+}
+
+/**
+ * Turns finished exchanges into token and cost metrics: upstream usage first, a local
+ * estimate only when the upstream reported none (and counting is enabled). All of it runs
+ * after the answer is on its way, and nothing here may throw into the request path.
+ */
+export class Accountant {
+  /** Accounting failures so far (visible in /health). */
+  failures = 0;
+
+  constructor(
+    private readonly recorder: UsageRecorder,
+    private readonly countDuration: Histogram,
+    private readonly models: ModelLabels,
+    private readonly estimating: boolean,
+    private readonly log: Logger,
+  ) {}
+
+  /** Usage headers for a non-streaming answer; reads the usage once for settle() too. */
+  responseHeaders(ex: Exchange, payload: Buffer): Record<string, string> {
+    if (!ex.route.consumes && ex.route.label !== 'other') return {};
+    try {
+      ex.usage = usageFromResponseBody(ex.route.flavour.name, payload);
+    } catch (err) {
+      this.failed(err);
+    }
+    if (!ex.usage) return ex.route.consumes && this.estimating ? { 'x-zai-proxy-usage-source': 'estimated' } : {};
+    ex.source = 'reported';
+    return {
+      'x-zai-proxy-input-tokens': String(ex.usage.input + ex.usage.cacheRead + ex.usage.cacheWrite),
+      'x-zai-proxy-output-tokens': String(ex.usage.output),
+      'x-zai-proxy-usage-source': 'reported',
+    };
+  }
+
+  /** Records a non-streaming exchange. */
+  settle(ex: Exchange, payload: Buffer): void {
+    if (ex.st.status >= 300) return;
+    if (ex.usage) return this.record(ex, ex.usage, 'reported');
+    if (!ex.route.consumes) return;
+    if (!this.estimating) return this.record(ex, undefined, 'none');
+    void this.estimate(ex, () => completionText(ex.route.flavour.name, payload));
+  }
+
+  /** A reader that watches a stream as it is relayed, for consuming routes only. */
+  streamTap(ex: Exchange): StreamUsageReader | undefined {
+    if (!ex.route.consumes && ex.route.label !== 'other') return undefined;
+    try {
+      return new StreamUsageReader(ex.route.flavour.name, { collectText: this.estimating && ex.route.consumes });
+    } catch (err) {
+      this.failed(err);
+      return undefined;
+    }
+  }
+
+  /**
+   * Records a streamed exchange. A stream cut mid-way is counted once, with whatever usage
+   * arrived; when none did, its partial output is estimated like any stream without usage.
+   */
+  settleStream(ex: Exchange, tap: StreamUsageReader | undefined): void {
+    if (!tap) return;
+    let result: ReturnType<StreamUsageReader['finish']>;
+    try {
+      result = tap.finish();
+    } catch (err) {
+      return this.failed(err);
+    }
+    if (result.usage) return this.record(ex, result.usage, 'reported');
+    if (!ex.route.consumes) return;
+    if (!this.estimating) return this.record(ex, undefined, 'none');
+    void this.estimate(ex, () => result.outputText);
+  }
+
+  private async estimate(ex: Exchange, outputText: () => string): Promise<void> {
+    try {
+      const started = performance.now();
+      const [input, output] = await Promise.all([
+        estimateTokens(promptText(ex.route.flavour.name, ex.requestJson)),
+        estimateTokens(outputText()),
+      ]);
+      this.countDuration.observe((performance.now() - started) / 1000);
+      this.record(ex, { input, output, cacheRead: 0, cacheWrite: 0 }, 'estimated');
+    } catch (err) {
+      this.failed(err);
+    }
+  }
+
+  private record(ex: Exchange, usage: TokenUsage | undefined, source: UsageSource): void {
+    const st = ex.st;
+    const ok = this.recorder.record({
+      model: this.models.label(st.model),
+      usage,
+      source,
+      ttfbSeconds: st.firstByteAt > 0 ? (st.firstByteAt - st.startedAt) / 1000 : undefined,
+      generationSeconds: st.stream && st.lastByteAt > st.firstByteAt ? (st.lastByteAt - st.firstByteAt) / 1000 : undefined,
+    });
+    if (!ok) this.failed(new Error('usage recording failed'));
+  }
+
+  private failed(err: unknown): void {
+    this.failures++;
+    if (this.failures <= 10 || this.failures % 1000 === 0) {
+      this.log.error({ err: (err as Error)?.message, failures: this.failures }, 'token accounting failed');
+    }
+  }
+}
+
+/** The generated text of a non-streaming answer, for estimating its output tokens. */
+function completionText(dialect: 'openai' | 'anthropic', payload: Buffer): string {
+  try {
+    const json = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
+    const parts: string[] = [];
+    if (dialect === 'openai') {
+      for (const choice of (json.choices as Array<{ message?: Record<string, unknown> }>) ?? []) {
+        const m = choice?.message ?? {};
+        for (const k of ['content', 'reasoning_content']) if (typeof m[k] === 'string') parts.push(m[k] as string);
+        if (Array.isArray(m.tool_calls)) parts.push(JSON.stringify(m.tool_calls));
+      }
+    } else {
+      for (const block of (json.content as Array<Record<string, unknown>>) ?? []) {
+        if (typeof block?.text === 'string') parts.push(block.text);
+        else if (typeof block?.thinking === 'string') parts.push(block.thinking);
+        else if (block?.input !== undefined) parts.push(JSON.stringify(block.input));
+      }
+    }
+    return parts.join('\n');
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,75 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+
+/** RFC 9110 §7.6.1 connection-specific headers, never forwarded in either direction. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'trailers',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** Headers the proxy sets itself on the upstream request. */
+const REPLACED_UPSTREAM = new Set(['host', 'content-length', 'accept-encoding', 'expect']);
+const CREDENTIALS = new Set(['authorization', 'x-api-key']);
+
+function listedInConnection(connection: string | string[] | undefined): Set<string> | undefined {
+  if (!connection) return undefined;
+  const value = Array.isArray(connection) ? connection.join(',') : connection;
+  const names = value
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s && s !== 'close' && s !== 'keep-alive');
+  return names.length ? new Set(names) : undefined;
+}
+
+/**
+ * The headers sent upstream: the client's, minus hop-by-hop ones and minus its credentials
+ * when the operator's key replaces them. Upstream compression is declined so usage can be
+ * read from the bytes as they pass; the client-side hop is local and uncompressed anyway.
+ */
+export function upstreamRequestHeaders(
+  incoming: IncomingHttpHeaders,
+  opts: { dropCredentials: boolean; contentLength: number },
+): Record<string, string> {
+  const extra = listedInConnection(incoming.connection);
+  const out: Record<string, string> = {};
+  for (const name in incoming) {
+    if (HOP_BY_HOP.has(name) || REPLACED_UPSTREAM.has(name) || extra?.has(name)) continue;
+    if (opts.dropCredentials && CREDENTIALS.has(name)) continue;
+    const value = incoming[name];
+    if (value === undefined) continue;
+    out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  out['accept-encoding'] = 'identity';
+  if (opts.contentLength > 0) out['content-length'] = String(opts.contentLength);
+  return out;
+}
+
+/** The upstream's response headers that may reach the client. */
+export function clientResponseHeaders(upstream: Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
+  const extra = listedInConnection(upstream.connection);
+  const out: OutgoingHttpHeaders = {};
+  for (const name in upstream) {
+    if (HOP_BY_HOP.has(name) || extra?.has(name) || name === 'content-length') continue;
+    const value = upstream[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
+/** The credential a client presented, Bearer or x-api-key, for client-key checks. */
+export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
+  const auth = headers.authorization;
+  if (auth) {
+    const m = /^Bearer\s+(.+)$/i.exec(auth);
+    return (m ? m[1] : auth).trim();
+  }
+  const x = headers['x-api-key'];
+  return typeof x === 'string' && x ? x.trim() : undefined;
+}

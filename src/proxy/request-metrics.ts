@@ -1,0 +1,93 @@
+import type { Counter, Histogram } from 'prom-client';
+import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/catalogue.js';
+import type { UpstreamError } from '../zai/errors.js';
+import type { RequestState } from './forward.js';
+
+const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
+
+/**
+ * Records the per-request metrics of the catalogue. Label children are cached so the hot path
+ * does not rebuild label maps for every request, and no recording failure ever reaches the
+ * request: it is counted and logged instead.
+ */
+export class RequestMetrics {
+  private readonly children = new Map<string, unknown>();
+  /** Recording failures so far (visible in /health). */
+  failures = 0;
+
+  constructor(
+    private readonly m: Metrics,
+    private readonly log: Logger,
+  ) {}
+
+  finish(rawMethod: string | undefined, label: string, st: RequestState): void {
+    this.safely(() => {
+      const method = rawMethod && METHODS.has(rawMethod) ? rawMethod : 'other';
+      const status = String(st.status || 499);
+      const end = performance.now();
+      const total = (end - st.startedAt) / 1000;
+      const key = `${method}\u0000${label}\u0000${status}`;
+      let c = this.children.get(key) as RequestChildren | undefined;
+      if (!c) {
+        c = {
+          requests: this.m.zai_proxy_requests_total.labels(method, label, status),
+          duration: this.m.zai_proxy_request_duration_seconds.labels(method, label, status),
+          requestSize: this.m.zai_proxy_request_size_bytes.labels(method, label),
+          responseSize: this.m.zai_proxy_response_size_bytes.labels(method, label, status),
+          ttfb: this.m.zai_proxy_time_to_first_byte_seconds.labels(label),
+          overhead: this.m.zai_proxy_overhead_seconds.labels(label),
+        };
+        this.children.set(key, c);
+      }
+      c.requests.inc();
+      c.duration.observe(total);
+      c.requestSize.observe(st.bytesIn);
+      c.responseSize.observe(st.bytesOut);
+      if (st.firstByteAt > 0) c.ttfb.observe((st.firstByteAt - st.startedAt) / 1000);
+      c.overhead.observe(Math.max(0, total * 1000 - st.upstreamMs - st.waitMs) / 1000);
+    });
+  }
+
+  clientDisconnect(label: string): void {
+    this.safely(() => this.m.zai_proxy_client_disconnects_total.labels(label).inc());
+  }
+
+  upstreamError(errorType: string): void {
+    this.safely(() => this.m.zai_proxy_upstream_errors_total.labels(errorType).inc());
+  }
+
+  retry(reason: string): void {
+    this.safely(() => this.m.zai_proxy_retry_attempts_total.labels(reason).inc());
+  }
+
+  zaiError(e: UpstreamError): void {
+    if (e.code === undefined) return;
+    this.safely(() => this.m.zai_proxy_zai_errors_total.labels(e.class, boundedCode(e.code!)).inc());
+  }
+
+  private safely(record: () => void): void {
+    try {
+      record();
+    } catch (err) {
+      this.failures++;
+      if (this.failures <= 10 || this.failures % 1000 === 0) {
+        this.log.error({ err: (err as Error).message, failures: this.failures }, 'metric recording failed');
+      }
+    }
+  }
+}
+
+interface RequestChildren {
+  requests: Counter.Internal;
+  duration: Histogram.Internal<string>;
+  requestSize: Histogram.Internal<string>;
+  responseSize: Histogram.Internal<string>;
+  ttfb: Histogram.Internal<string>;
+  overhead: Histogram.Internal<string>;
+}
+
+/** Z.AI codes are four digits; anything else an upstream invents becomes "other". */
+function boundedCode(code: string): string {
+  return /^\d{1,6}$/.test(code) ? code : 'other';
+}
