@@ -40,6 +40,7 @@ export const proxyEnvShape = {
   RATE_LIMIT_MIN: num(1, { min: 0, minExclusive: true }),
   RATE_LIMIT_MAX: num(50, { min: 0, minExclusive: true }),
   RATE_LIMIT_INITIAL: num(10, { min: 0, minExclusive: true }),
+  /** `none` keeps limiter state in memory only. */
   RATE_LIMIT_STATE_FILE: str('./data/limiter-state.json'),
   RATE_LIMIT_STATE_MAX_AGE: duration(6 * 3_600_000),
   REDIS_URL: optionalStr(),
@@ -66,6 +67,11 @@ export function readProxyEnv(env: NodeJS.ProcessEnv = process.env) {
   const anthropic = readEnv({ [name]: anthropicBase }, { [name]: anthropicRaw });
   if (raw.RATE_LIMIT_MIN > raw.RATE_LIMIT_MAX) {
     throw new ConfigError('invalid configuration: RATE_LIMIT_MIN must not exceed RATE_LIMIT_MAX');
+  }
+  if (raw.PROXY_API_KEYS.length > 0 && raw.ZAI_API_KEY === undefined) {
+    throw new ConfigError(
+      'invalid configuration: PROXY_API_KEYS requires ZAI_API_KEY (client keys are the proxy\'s own; the operator key is what goes upstream)',
+    );
   }
   return { ...raw, ZAI_ANTHROPIC_BASE_URL: anthropic[name] as string };
 }

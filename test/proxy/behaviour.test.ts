@@ -1,0 +1,195 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'undici';
+import { startSimulator, type Simulator } from '../../src/sim/index.js';
+import { startTestProxy, type TestProxy } from '../support/proxy.js';
+
+const KEY = 'zai-operator-key-8c1e55aa';
+const CLIENT_KEY = 'team-client-key-41f0';
+
+/** Reads an SSE response body chunk by chunk as the test needs it. */
+function chunkReader(body: AsyncIterable<Buffer>) {
+  const it = body[Symbol.asyncIterator]();
+  return async () => {
+    const next = await it.next();
+    return next.done ? undefined : next.value.toString('utf8');
+  };
+}
+
+describe('proxy core behaviour', () => {
+  let sim: Simulator;
+  let proxy: TestProxy;
+
+  before(async () => {
+    sim = await startSimulator();
+    proxy = await startTestProxy({
+      ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
+      ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl,
+      ZAI_API_KEY: KEY,
+      PROXY_API_KEYS: `other-key, ${CLIENT_KEY}`,
+      MAX_BODY_BYTES: '2048',
+      RATE_LIMIT_ENABLED: 'false',
+    });
+  });
+  after(async () => {
+    await proxy.close();
+    await sim.close();
+  });
+
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    request(`${proxy.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${CLIENT_KEY}`, ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+
+  it('relays each stream chunk to the client before the next one is sent upstream', async () => {
+    sim.resetStats();
+    sim.setScenario({ gateChunks: true, streamChunks: 4 });
+    try {
+      const res = await post('/v1/chat/completions', { model: 'glm-4.7', stream: true, messages: [{ role: 'user', content: 'x' }] });
+      assert.equal(res.statusCode, 200);
+      assert.equal(res.headers['x-accel-buffering'], 'no');
+      const read = chunkReader(res.body);
+      let received = '';
+      // The upstream writes a chunk only when released; each must arrive before the next release.
+      for (let i = 1; i <= 6; i++) {
+        sim.releaseChunk();
+        const text = await read();
+        if (text === undefined) break;
+        received += text;
+        assert.equal(sim.stats().chunksSent, i, 'the upstream has sent exactly the chunks the client has seen');
+      }
+      sim.releaseChunk(100);
+      for (let text = await read(); text !== undefined; text = await read()) received += text;
+      assert.ok(received.includes('data: [DONE]'));
+    } finally {
+      sim.setScenario({ gateChunks: false });
+      sim.releaseChunk(100);
+    }
+  });
+
+  it('aborts the upstream request at once when the client disconnects', async () => {
+    sim.resetStats();
+    sim.setScenario({ gateChunks: true, streamChunks: 10 });
+    try {
+      const res = await post('/v1/messages', { model: 'glm-4.7', stream: true, max_tokens: 10, messages: [{ role: 'user', content: 'x' }] });
+      assert.equal(res.statusCode, 200);
+      sim.releaseChunk();
+      await chunkReader(res.body)();
+      res.body.destroy();
+      const stats = await sim.waitFor((s) => s.clientAborts >= 1);
+      assert.equal(stats.clientAborts, 1);
+      assert.equal(stats.inFlight, 0);
+    } finally {
+      sim.setScenario({ gateChunks: false });
+      sim.releaseChunk(100);
+    }
+  });
+
+  it('refuses a body over MAX_BODY_BYTES with 413 before anything goes upstream', async () => {
+    sim.resetStats();
+    const big = { model: 'glm-4.7', messages: [{ role: 'user', content: 'x'.repeat(4096) }] };
+    const res = await post('/v1/chat/completions', big);
+    assert.equal(res.statusCode, 413);
+    const body = (await res.body.json()) as { error: { type: string; message: string } };
+    assert.equal(body.error.type, 'request_too_large');
+    assert.match(body.error.message, /MAX_BODY_BYTES/);
+    const anth = await post('/v1/messages', big);
+    assert.equal(anth.statusCode, 413);
+    const anthBody = (await anth.body.json()) as { type: string; error: { type: string } };
+    assert.equal(anthBody.type, 'error');
+    assert.equal(anthBody.error.type, 'request_too_large');
+    assert.equal(sim.stats().requests, 0);
+  });
+
+  it('answers 401 in each API shape without a valid client key, and never echoes a key', async () => {
+    const openai = await post('/v1/chat/completions', { model: 'glm-4.7', messages: [] }, { authorization: 'Bearer wrong-key-123' });
+    assert.equal(openai.statusCode, 401);
+    const openaiText = await openai.body.text();
+    assert.equal(JSON.parse(openaiText).error.type, 'authentication_error');
+    const anthropic = await post('/v1/messages', { model: 'glm-4.7', messages: [] }, { authorization: '', 'x-api-key': 'wrong-key-123' });
+    assert.equal(anthropic.statusCode, 401);
+    const anthropicText = await anthropic.body.text();
+    assert.equal(JSON.parse(anthropicText).type, 'error');
+    for (const text of [openaiText, anthropicText]) {
+      assert.ok(!text.includes('wrong-key-123') && !text.includes(KEY) && !text.includes(CLIENT_KEY));
+    }
+  });
+
+  it('accepts a client key as x-api-key too', async () => {
+    const res = await post('/v1/messages', { model: 'glm-4.7', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }, { authorization: '', 'x-api-key': CLIENT_KEY });
+    assert.equal(res.statusCode, 200);
+    await res.body.dump();
+  });
+
+  it('answers unknown paths outside /v1 with a JSON 404', async () => {
+    const res = await request(`${proxy.url}/nope`);
+    assert.equal(res.statusCode, 404);
+    assert.match(String(res.headers['content-type']), /json/);
+    const body = (await res.body.json()) as { error: { message: string } };
+    assert.match(body.error.message, /\/nope/);
+  });
+
+  it('passes query strings through and drops hop-by-hop headers', async () => {
+    sim.resetStats();
+    const res = await request(`${proxy.url}/v1/models?limit=3&after=x`, {
+      headers: { authorization: `Bearer ${CLIENT_KEY}`, connection: 'keep-alive, x-hop', 'x-hop': 'secret-hop', 'x-custom': 'kept', te: 'trailers' },
+    });
+    assert.equal(res.statusCode, 200);
+    await res.body.dump();
+    assert.equal(sim.stats().lastQuery, 'limit=3&after=x');
+    const seen = sim.stats().lastHeaders;
+    assert.equal(seen['x-custom'], 'kept');
+    assert.equal(seen['x-hop'], undefined);
+    assert.equal(seen.te, undefined);
+  });
+
+  it('reports its own and the upstream time in Server-Timing', async () => {
+    const res = await post('/v1/chat/completions', { model: 'glm-4.7', messages: [{ role: 'user', content: 'x' }] });
+    await res.body.dump();
+    assert.match(String(res.headers['server-timing']), /proxy;dur=[\d.]+, upstream;dur=[\d.]+/);
+  });
+
+  it('serves /health and /ready', async () => {
+    const health = await request(`${proxy.url}/health`);
+    assert.equal(health.statusCode, 200);
+    const h = (await health.body.json()) as { status: string; variant: string };
+    assert.equal(h.status, 'ok');
+    assert.equal(h.variant, 'production');
+    const ready = await request(`${proxy.url}/ready`);
+    assert.equal(ready.statusCode, 200);
+    await ready.body.dump();
+  });
+});
+
+describe('graceful drain', () => {
+  it('finishes a stream in flight, refuses new work, and reports not ready', async () => {
+    const sim = await startSimulator({ scenario: { gateChunks: true, streamChunks: 3 } });
+    const proxy = await startTestProxy({ ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl, RATE_LIMIT_ENABLED: 'false' });
+    try {
+      const res = await request(`${proxy.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'glm-4.7', stream: true, messages: [{ role: 'user', content: 'x' }] }),
+      });
+      sim.releaseChunk();
+      const read = chunkReader(res.body);
+      await read();
+      const drained = proxy.shutdown(10_000);
+      let closedEarly = false;
+      void drained.then(() => (closedEarly = true));
+      // Drain has begun: new connections are refused while the stream keeps flowing.
+      await assert.rejects(request(`${proxy.url}/ready`));
+      assert.equal(closedEarly, false);
+      sim.releaseChunk(100);
+      let rest = '';
+      for (let t = await read(); t !== undefined; t = await read()) rest += t;
+      assert.ok(rest.includes('[DONE]'), 'the stream in flight finished');
+      await drained;
+    } finally {
+      await proxy.shutdown(0);
+      await sim.close();
+    }
+  });
+});
