@@ -64,7 +64,7 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Pr
           minRate: env.RATE_LIMIT_MIN,
           maxRate: env.RATE_LIMIT_MAX,
           initialRate: Math.min(Math.max(env.RATE_LIMIT_INITIAL, env.RATE_LIMIT_MIN), env.RATE_LIMIT_MAX),
-          stateFile: env.RATE_LIMIT_STATE_FILE || undefined,
+          stateFile: env.RATE_LIMIT_STATE_FILE === 'none' ? undefined : env.RATE_LIMIT_STATE_FILE,
           stateMaxAgeMs: env.RATE_LIMIT_STATE_MAX_AGE,
           redisUrl: env.REDIS_URL,
         },

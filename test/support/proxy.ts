@@ -16,7 +16,7 @@ export interface TestProxy extends ProxyServer {
  * nowhere unless a test asks for one.
  */
 export async function startTestProxy(env: Record<string, string | undefined> = {}): Promise<TestProxy> {
-  const config = readProxyEnv({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', RATE_LIMIT_STATE_FILE: '', ...env });
+  const config = readProxyEnv({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', RATE_LIMIT_STATE_FILE: 'none', ...env });
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
