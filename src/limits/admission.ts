@@ -1,0 +1,495 @@
+import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/catalogue.js';
+import { CLIENT_BUCKETS, clientBucket } from '../metrics/labels.js';
+import { CeilingEstimator, type CeilingState, type WindowResult } from './ceiling-estimator.js';
+import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import { ConcurrencyLimit } from './concurrency-limit.js';
+import { FairQueue, type QueueNode } from './fair-queue.js';
+import { RedisBudget, type SharedLimits } from './redis-budget.js';
+import { deleteLimits, loadLimits, saveLimits } from './state-file.js';
+import { burstFor, TokenBucket } from './token-bucket.js';
+
+export type AttemptOutcome = 'ok' | 'frequency' | 'concurrency' | 'overload' | 'other_error' | 'network_error';
+
+/** Admission said no; the proxy answers 429 with this Retry-After. */
+export class AdmissionRejected extends Error {
+  override readonly name = 'AdmissionRejected';
+  constructor(
+    readonly reason: 'capacity' | 'queue_timeout' | 'quota',
+    readonly retryAfterSeconds: number,
+  ) {
+    super(`admission rejected: ${reason}`);
+  }
+}
+
+export interface Permit {
+  readonly waitedSeconds: number;
+  /** Exactly once, when the upstream attempt is over (for a stream: when it ends). */
+  release(outcome: AttemptOutcome): void;
+}
+
+export interface AdmissionOptions {
+  enabled: boolean;
+  maxWorkers: number;
+  queueTimeoutMs: number;
+  queueMax: number;
+  windowMs: number;
+  ceilingAlpha: number;
+  holdMargin: number;
+  probeInterval: number;
+  minRate: number;
+  maxRate: number;
+  initialRate: number;
+  stateFile?: string;
+  stateMaxAgeMs: number;
+  redisUrl?: string;
+}
+
+export interface AdmissionSnapshot {
+  rate: number;
+  ceiling: number;
+  concurrencyLimit: number;
+  inFlight: number;
+  queueDepth: number;
+  blockedUntil?: number;
+  sharedState: 'local' | 'redis' | 'redis_unavailable';
+}
+
+interface Waiter {
+  resolve(p: Permit): void;
+  reject(e: unknown): void;
+  signal: AbortSignal;
+  onAbort: () => void;
+  bucket: number;
+}
+
+const BUCKET_INDEX = new Map<string, number>(Array.from({ length: CLIENT_BUCKETS }, (_, i) => [`c${i}`, i] as const));
+
+/**
+ * The one object the proxy talks to before every upstream attempt: a rate token (adaptive
+ * token bucket, shared through Redis when configured) AND a concurrency slot (adaptive
+ * in-flight limit), granted in fair round-robin order across client buckets, within bounded
+ * queue length and wait. Control laws live in ceiling-estimator.ts and concurrency-limit.ts;
+ * this shell only counts outcomes, closes windows on a timer and moves waiters.
+ *
+ * Fast path (free capacity, nobody waiting, no Redis): one token-bucket check and a permit
+ * object; no timer, no promise chain beyond the resolved one.
+ */
+export class Admission {
+  private readonly estimator: CeilingEstimator;
+  private readonly concurrency: ConcurrencyLimit;
+  private readonly bucket: TokenBucket;
+  private readonly queue = new FairQueue<Waiter>(CLIENT_BUCKETS);
+  private readonly waitHist: ReturnType<Metrics['zai_proxy_rate_limit_wait_seconds']['labels']>[];
+  private readonly redis: RedisBudget | undefined;
+  private inFlight = 0;
+  private rateCap: number | undefined;
+  private blockedUntilMs: number | undefined;
+  private windowOk = 0;
+  private windowLimited = 0;
+  private windowStart: number;
+  private windowTimer: TimerHandle | undefined;
+  private wakeTimer: TimerHandle | undefined;
+  private wakeAt = Infinity;
+  private deadlineTimer: TimerHandle | undefined;
+  private asking = false; // a Redis token request is in flight
+  private closed = false;
+  private saving: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly opts: AdmissionOptions,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    private readonly clock: Clock = systemClock,
+  ) {
+    this.estimator = new CeilingEstimator({
+      alpha: opts.ceilingAlpha,
+      holdMargin: opts.holdMargin,
+      probeInterval: opts.probeInterval,
+      minRate: opts.minRate,
+      maxRate: opts.maxRate,
+      initialRate: opts.initialRate,
+    });
+    this.concurrency = new ConcurrencyLimit(opts.maxWorkers);
+    this.bucket = new TokenBucket(this.effectiveRate(), clock.now());
+    this.windowStart = clock.now();
+    this.waitHist = Array.from({ length: CLIENT_BUCKETS }, (_, i) => metrics.zai_proxy_rate_limit_wait_seconds.labels({ client: `c${i}` }));
+    this.redis = opts.enabled && opts.redisUrl ? new RedisBudget(opts.redisUrl, log, clock, opts.windowMs) : undefined;
+  }
+
+  /** Loads persisted (or shared) state and starts the window timer. */
+  async start(): Promise<void> {
+    if (this.opts.enabled && this.opts.stateFile && !this.redis) {
+      const loaded = await loadLimits(this.opts.stateFile, this.clock.now(), this.opts.stateMaxAgeMs).catch(() => undefined);
+      if (loaded?.state) {
+        const { ceiling, rate, concurrencyLimit } = loaded.state;
+        this.estimator.restore({ ceiling, rate, cleanWindows: 0, probeStep: 0 });
+        if (Number.isFinite(concurrencyLimit)) this.concurrency.restore(concurrencyLimit);
+        this.log.info({ ceiling: this.estimator.ceiling, rate: this.estimator.rate, concurrencyLimit: this.concurrency.limit }, 'limiter: resumed persisted limits');
+      } else if (loaded && loaded.reason !== 'missing') {
+        this.log.warn({ reason: loaded.reason }, 'limiter: ignoring persisted limits');
+      }
+    }
+    if (this.redis) {
+      await this.redis.connect();
+      const shared = await this.redis.readShared();
+      if (shared) this.adoptShared(shared);
+    }
+    this.bucket.reset(this.effectiveRate(), this.clock.now());
+    this.publishLimits();
+    this.safe(() => this.metrics.zai_proxy_max_workers.set(this.opts.maxWorkers));
+    this.publishLoad();
+    if (this.opts.enabled) this.scheduleWindow();
+  }
+
+  acquire(client: string, signal: AbortSignal): Promise<Permit> {
+    const bucket = BUCKET_INDEX.get(client) ?? BUCKET_INDEX.get(clientBucket(client))!;
+    if (signal.aborted) return Promise.reject(signal.reason);
+    const now = this.clock.now();
+    if (this.blockedUntilMs !== undefined) {
+      if (now < this.blockedUntilMs) return Promise.reject(this.rejection('quota', bucket, Math.ceil((this.blockedUntilMs - now) / 1000)));
+      this.blockedUntilMs = undefined;
+    }
+    if (this.queue.size === 0 && this.inFlight < this.limit() && !this.redisActive() && this.takeLocalToken(now)) {
+      this.waitHist[bucket]!.observe(0);
+      return Promise.resolve(this.grant(0));
+    }
+    if (this.queue.size >= this.opts.queueMax) {
+      return Promise.reject(this.rejection('capacity', bucket, this.estimatedWaitSeconds(this.queue.size + 1)));
+    }
+    return new Promise<Permit>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, signal, bucket, onAbort: () => undefined };
+      const node = this.queue.push(waiter, bucket, now);
+      waiter.onAbort = () => {
+        if (this.queue.remove(node)) {
+          this.publishLoad();
+          reject(signal.reason);
+          this.pump();
+        }
+      };
+      signal.addEventListener('abort', waiter.onAbort, { once: true });
+      this.publishLoad();
+      this.armDeadline();
+      this.pump();
+    });
+  }
+
+  setRateCap(rps: number | undefined): void {
+    this.rateCap = rps !== undefined && Number.isFinite(rps) && rps >= 0 ? rps : undefined;
+    this.applyRate();
+  }
+
+  blockUntil(epochMs: number | undefined): void {
+    const now = this.clock.now();
+    this.blockedUntilMs = epochMs !== undefined && epochMs > now ? epochMs : undefined;
+    if (this.blockedUntilMs === undefined) return this.pump();
+    const retry = Math.ceil((this.blockedUntilMs - now) / 1000);
+    for (let node = this.queue.shift(); node; node = this.queue.shift()) {
+      this.settle(node).reject(this.rejection('quota', node.bucket, retry));
+    }
+    this.publishLoad();
+  }
+
+  snapshot(): AdmissionSnapshot {
+    const snap: AdmissionSnapshot = {
+      rate: this.effectiveRate(),
+      ceiling: this.estimator.ceiling,
+      concurrencyLimit: this.limit(),
+      inFlight: this.inFlight,
+      queueDepth: this.queue.size,
+      sharedState: this.redis ? this.redis.status : 'local',
+    };
+    if (this.blockedUntilMs !== undefined && this.blockedUntilMs > this.clock.now()) snap.blockedUntil = this.blockedUntilMs;
+    return snap;
+  }
+
+  /** Back to the configured initial limits; forgets persisted and shared state. */
+  reset(): void {
+    this.estimator.reset();
+    this.concurrency.reset();
+    this.windowOk = this.windowLimited = 0;
+    this.windowStart = this.clock.now();
+    this.bucket.reset(this.effectiveRate(), this.clock.now());
+    this.publishLimits();
+    if (this.opts.stateFile) {
+      const path = this.opts.stateFile;
+      this.saving = this.saving.then(() => deleteLimits(path)).catch((err: unknown) => this.log.warn({ err: errMessage(err) }, 'limiter: could not delete state file'));
+    }
+    this.redis?.writeShared(this.sharedSnapshot()).catch(() => undefined);
+    this.pump();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of [this.windowTimer, this.wakeTimer, this.deadlineTimer]) if (t) this.clock.clearTimeout(t);
+    this.windowTimer = this.wakeTimer = this.deadlineTimer = undefined;
+    if (this.opts.enabled && this.opts.stateFile && !this.redis) this.persist();
+    await this.saving;
+    await this.redis?.close();
+  }
+
+  // ---- internals ----
+
+  private limit(): number {
+    return this.opts.enabled ? this.concurrency.limit : this.opts.maxWorkers;
+  }
+
+  private effectiveRate(): number {
+    if (!this.opts.enabled) return Infinity;
+    const r = this.estimator.rate;
+    return this.rateCap !== undefined ? Math.min(r, this.rateCap) : r;
+  }
+
+  private redisActive(): boolean {
+    return this.redis !== undefined && this.redis.status === 'redis';
+  }
+
+  private takeLocalToken(now: number): boolean {
+    return !this.opts.enabled || this.bucket.tryTake(now);
+  }
+
+  private grant(waitedMs: number): Permit {
+    this.inFlight++;
+    this.publishLoad();
+    let released = false;
+    return {
+      waitedSeconds: waitedMs / 1000,
+      release: (outcome: AttemptOutcome) => {
+        if (released) return;
+        released = true;
+        this.inFlight--;
+        this.onOutcome(outcome);
+        this.publishLoad();
+        this.pump();
+      },
+    };
+  }
+
+  private onOutcome(outcome: AttemptOutcome): void {
+    if (!this.opts.enabled) return;
+    if (outcome === 'ok') this.windowOk++;
+    else if (outcome === 'frequency' || outcome === 'overload') this.windowLimited++;
+    const moved = this.concurrency.record(outcome === 'ok' ? 'ok' : outcome === 'concurrency' ? 'concurrency' : 'other');
+    if (moved) {
+      this.safe(() => this.metrics.zai_proxy_concurrency_limit.set(this.concurrency.limit));
+      if (moved === 'decrease') this.log.info({ concurrencyLimit: this.concurrency.limit }, 'limiter: upstream refused concurrency (1302); lowering in-flight limit');
+    }
+  }
+
+  /** Settles a node taken off the queue: detaches its abort listener, returns its waiter. */
+  private settle(node: QueueNode<Waiter>): Waiter {
+    const w = node.value;
+    w.signal.removeEventListener('abort', w.onAbort);
+    return w;
+  }
+
+  /** Admits waiters while capacity lasts; arms one timer for the next token otherwise. */
+  private pump(): void {
+    if (this.closed) return;
+    for (let guard = 0; guard < 100_000 && this.queue.size > 0 && this.inFlight < this.limit(); guard++) {
+      const now = this.clock.now();
+      if (this.blockedUntilMs !== undefined && now < this.blockedUntilMs) return;
+      if (this.redisActive()) return this.askRedis();
+      if (!this.takeLocalToken(now)) {
+        this.armWake(this.bucket.msUntilToken(now));
+        return;
+      }
+      this.admitNext(now);
+    }
+    this.publishLoad();
+  }
+
+  private admitNext(now: number): void {
+    const node = this.queue.shift();
+    if (!node) return;
+    const w = this.settle(node);
+    const waited = now - node.enqueuedAt;
+    this.safe(() => this.waitHist[node.bucket]!.observe(waited / 1000));
+    w.resolve(this.grant(waited));
+  }
+
+  /** One Redis token request at a time; the answer admits one waiter or says how long to wait. */
+  private askRedis(): void {
+    if (this.asking || !this.redis) return;
+    this.asking = true;
+    const rate = this.effectiveRate();
+    this.redis.takeToken(rate, burstFor(rate)).then(
+      (waitMs) => {
+        this.asking = false;
+        if (this.closed) return;
+        if (waitMs === undefined) {
+          // Redis just failed: the budget is local from now on (RedisBudget logged it).
+          this.bucket.reset(this.effectiveRate(), this.clock.now());
+        } else if (waitMs > 0) {
+          this.armWake(waitMs);
+          return;
+        } else if (this.queue.size > 0 && this.inFlight < this.limit()) {
+          this.admitNext(this.clock.now());
+        } else {
+          // Nobody to use the token any more (client left); it is spent, like a local one.
+        }
+        this.pump();
+      },
+      () => {
+        this.asking = false;
+        this.pump();
+      },
+    );
+  }
+
+  private armWake(ms: number): void {
+    if (!Number.isFinite(ms)) return; // rate 0: rate changes call pump()
+    const at = this.clock.now() + Math.max(1, ms);
+    if (this.wakeTimer && this.wakeAt <= at) return;
+    if (this.wakeTimer) this.clock.clearTimeout(this.wakeTimer);
+    this.wakeAt = at;
+    this.wakeTimer = this.clock.setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.wakeAt = Infinity;
+      this.pump();
+    }, at - this.clock.now());
+  }
+
+  /** One timer for the oldest waiter's deadline (arrival order = deadline order). */
+  private armDeadline(): void {
+    if (this.deadlineTimer || this.closed) return;
+    const oldest = this.queue.peekOldest();
+    if (!oldest) return;
+    const due = oldest.enqueuedAt + this.opts.queueTimeoutMs - this.clock.now();
+    this.deadlineTimer = this.clock.setTimeout(() => {
+      this.deadlineTimer = undefined;
+      const now = this.clock.now();
+      for (let n = this.queue.peekOldest(); n && now - n.enqueuedAt >= this.opts.queueTimeoutMs; n = this.queue.peekOldest()) {
+        this.queue.remove(n);
+        this.settle(n).reject(this.rejection('queue_timeout', n.bucket, this.estimatedWaitSeconds(this.queue.size + 1)));
+      }
+      this.publishLoad();
+      this.armDeadline();
+    }, Math.max(0, due));
+  }
+
+  private estimatedWaitSeconds(position: number): number {
+    const rate = this.effectiveRate();
+    const s = rate > 0 && Number.isFinite(rate) ? position / rate : this.opts.queueTimeoutMs / 1000;
+    return Math.max(1, Math.ceil(s));
+  }
+
+  private rejection(reason: AdmissionRejected['reason'], bucket: number, retryAfterSeconds: number): AdmissionRejected {
+    this.safe(() => this.metrics.zai_proxy_rate_limit_rejections_total.inc({ reason, client: `c${bucket}` }));
+    return new AdmissionRejected(reason, Math.max(1, retryAfterSeconds));
+  }
+
+  // ---- windows ----
+
+  private scheduleWindow(): void {
+    if (this.closed) return;
+    // Windows end on multiples of windowMs since the epoch, so replicas sharing Redis agree on them.
+    const now = this.clock.now();
+    const next = (Math.floor(now / this.opts.windowMs) + 1) * this.opts.windowMs;
+    this.windowTimer = this.clock.setTimeout(() => {
+      this.windowTimer = undefined;
+      this.endWindow();
+      this.scheduleWindow();
+    }, next - now);
+  }
+
+  private endWindow(): void {
+    const now = this.clock.now();
+    const counts = { ok: this.windowOk, limited: this.windowLimited, seconds: (now - this.windowStart) / 1000 };
+    this.windowOk = this.windowLimited = 0;
+    this.windowStart = now;
+    if (this.redis && this.redis.status === 'redis') {
+      const windowId = Math.floor(now / this.opts.windowMs) - 1;
+      this.redis
+        .closeWindow(windowId, counts, (shared, seconds) => this.evaluateShared(shared, seconds))
+        .then((shared) => shared && this.adoptShared(shared))
+        .catch(() => undefined);
+      return;
+    }
+    this.applyWindow(this.estimator.endWindow(counts));
+  }
+
+  /** Runs the control law on the replicas' summed counts, starting from the shared state. */
+  private evaluateShared(shared: SharedLimits | undefined, seconds: number): (counts: { ok: number; limited: number }) => SharedLimits {
+    return (counts) => {
+      if (shared) this.adoptShared(shared);
+      this.applyWindow(this.estimator.endWindow({ ...counts, seconds }));
+      return this.sharedSnapshot();
+    };
+  }
+
+  private applyWindow(result: WindowResult): void {
+    if (result.adjustment !== 'none') {
+      this.safe(() => this.metrics.zai_proxy_rate_limit_adjustments_total.inc({ direction: result.adjustment }));
+      this.log.info({ direction: result.adjustment, rate: round(this.estimator.rate), ceiling: round(this.estimator.ceiling) }, 'limiter: rate adjusted');
+    }
+    this.applyRate();
+    this.publishLimits();
+    if (result.ceilingChanged && this.opts.stateFile && !this.redis) this.persist();
+  }
+
+  private adoptShared(shared: SharedLimits): void {
+    // The rate budget is the key's; in-flight limits stay per replica (each sees its own 1302s).
+    this.estimator.restore(shared.estimator);
+    this.applyRate();
+    this.publishLimits();
+  }
+
+  private sharedSnapshot(): SharedLimits {
+    return { estimator: this.estimator.state(), concurrencyLimit: this.concurrency.limit };
+  }
+
+  private applyRate(): void {
+    this.bucket.setRate(this.effectiveRate(), this.clock.now());
+    this.safe(() => this.metrics.zai_proxy_rate_limit_requests_per_second.set(this.opts.enabled ? this.effectiveRate() : 0));
+    if (this.wakeTimer) {
+      this.clock.clearTimeout(this.wakeTimer);
+      this.wakeTimer = undefined;
+      this.wakeAt = Infinity;
+    }
+    this.pump();
+  }
+
+  private persist(): void {
+    const path = this.opts.stateFile!;
+    const state = { ceiling: this.estimator.ceiling, rate: this.estimator.rate, concurrencyLimit: this.concurrency.limit, savedAtMs: this.clock.now() };
+    this.saving = this.saving
+      .then(() => saveLimits(path, state))
+      .catch((err: unknown) => this.log.warn({ err: errMessage(err) }, 'limiter: failed to persist learned limits'));
+  }
+
+  private publishLimits(): void {
+    this.safe(() => {
+      this.metrics.zai_proxy_rate_limit_requests_per_second.set(this.opts.enabled ? this.effectiveRate() : 0);
+      this.metrics.zai_proxy_rate_limit_ceiling.set(this.estimator.ceiling);
+      this.metrics.zai_proxy_concurrency_limit.set(this.limit());
+    });
+  }
+
+  private publishLoad(): void {
+    this.safe(() => {
+      this.metrics.zai_proxy_concurrent_requests.set(this.inFlight);
+      this.metrics.zai_proxy_worker_utilization_ratio.set(this.inFlight / this.opts.maxWorkers);
+      this.metrics.zai_proxy_queue_depth.set(this.queue.size);
+    });
+  }
+
+  private safe(fn: () => void): void {
+    try {
+      fn();
+    } catch {
+      // A metric must never break admission.
+    }
+  }
+}
+
+export type { CeilingState };
+
+function round(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}
+
+function errMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

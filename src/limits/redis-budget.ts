@@ -1,0 +1,188 @@
+import { Redis } from 'ioredis';
+import type { Logger } from '../log/logger.js';
+import type { CeilingState } from './ceiling-estimator.js';
+import type { Clock } from './clock.js';
+
+/**
+ * One request budget for every replica of the proxy (the upstream limits the key, not the
+ * replica). Three things live in Redis:
+ *
+ * - the token bucket itself, taken one token per attempt by a Lua script timed by Redis's own
+ *   clock, so N replicas together admit what one would;
+ * - per-window outcome counts (HINCRBY), summed over replicas, so the control law sees the
+ *   whole key's 429 share and accepted rate;
+ * - the learned state (ceiling, rate, probe phase, concurrency limit), written by whichever
+ *   replica wins the SET NX for that window and adopted by all.
+ *
+ * Redis is an optimisation of correctness, never a dependency of availability: any failure
+ * flips `status` to 'redis_unavailable' (one log line), the caller falls back to its local
+ * bucket, and ioredis keeps reconnecting; 'ready' flips it back.
+ */
+export interface SharedLimits {
+  estimator: CeilingState;
+  concurrencyLimit: number;
+}
+
+const PREFIX = 'zai-proxy:limits';
+const BUCKET_KEY = `${PREFIX}:bucket`;
+const STATE_KEY = `${PREFIX}:state`;
+
+const TAKE_TOKEN = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local v = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(v[1])
+local ts = tonumber(v[2])
+if tokens == nil or ts == nil then tokens = burst; ts = now end
+if now > ts then tokens = tokens + (now - ts) / 1000 * rate; ts = now end
+if tokens > burst then tokens = burst end
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+elseif rate <= 0 then
+  wait = 1000
+else
+  wait = math.ceil((1 - tokens) / rate * 1000)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(ts))
+redis.call('PEXPIRE', KEYS[1], 3600000)
+return wait
+`;
+
+export class RedisBudget {
+  private readonly client: Redis;
+  private current: 'redis' | 'redis_unavailable' = 'redis_unavailable';
+  private closing = false;
+
+  constructor(
+    url: string,
+    private readonly log: Logger,
+    private readonly clock: Clock,
+    private readonly windowMs: number,
+  ) {
+    this.client = new Redis(url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: 500,
+      connectTimeout: 1000,
+      retryStrategy: (times) => Math.min(2000, 50 * times),
+    });
+    this.client.defineCommand('zaiTakeToken', { numberOfKeys: 1, lua: TAKE_TOKEN });
+    this.client.on('ready', () => {
+      if (this.current !== 'redis') this.log.info('limiter: shared Redis budget available');
+      this.current = 'redis';
+    });
+    this.client.on('error', () => this.down('connection error'));
+    this.client.on('close', () => this.down('connection closed'));
+  }
+
+  get status(): 'redis' | 'redis_unavailable' {
+    return this.current;
+  }
+
+  private down(why: string): void {
+    if (this.closing || this.current === 'redis_unavailable') return;
+    this.current = 'redis_unavailable';
+    // The URL may carry a password: never log it.
+    this.log.warn({ why }, 'limiter: Redis unavailable, falling back to local limits');
+  }
+
+  async connect(): Promise<void> {
+    try {
+      await this.client.connect();
+    } catch {
+      if (this.current !== 'redis') this.log.warn('limiter: Redis unavailable at start, using local limits until it answers');
+    }
+  }
+
+  /** 0 = token granted; > 0 = ms until one may be; undefined = Redis failed (go local). */
+  async takeToken(rate: number, burst: number): Promise<number | undefined> {
+    try {
+      const wait = await (this.client as unknown as { zaiTakeToken(key: string, rate: string, burst: string): Promise<number> }).zaiTakeToken(BUCKET_KEY, String(rate), String(burst));
+      return Number(wait);
+    } catch {
+      this.down('command failed');
+      return undefined;
+    }
+  }
+
+  async readShared(): Promise<SharedLimits | undefined> {
+    try {
+      const text = await this.client.get(STATE_KEY);
+      return text ? parseShared(text) : undefined;
+    } catch {
+      this.down('command failed');
+      return undefined;
+    }
+  }
+
+  async writeShared(state: SharedLimits): Promise<void> {
+    try {
+      await this.client.set(STATE_KEY, JSON.stringify(state), 'PX', 24 * 3_600_000);
+    } catch {
+      this.down('command failed');
+    }
+  }
+
+  /**
+   * Adds this replica's counts to window `windowId`, waits a quarter window for the others,
+   * then either evaluates the summed window (the one replica that wins the lock) or reads what
+   * the winner wrote. Returns the state to adopt.
+   */
+  async closeWindow(
+    windowId: number,
+    counts: { ok: number; limited: number },
+    evaluate: (shared: SharedLimits | undefined, seconds: number) => (summed: { ok: number; limited: number }) => SharedLimits,
+  ): Promise<SharedLimits | undefined> {
+    const winKey = `${PREFIX}:win:${windowId}`;
+    try {
+      await this.client
+        .multi()
+        .hincrby(winKey, 'ok', counts.ok)
+        .hincrby(winKey, 'limited', counts.limited)
+        .pexpire(winKey, this.windowMs * 10)
+        .exec();
+      await this.pause(this.windowMs / 4);
+      const won = await this.client.set(`${PREFIX}:eval:${windowId}`, '1', 'PX', this.windowMs * 10, 'NX');
+      if (won === 'OK') {
+        const [sums, stateText] = await Promise.all([this.client.hgetall(winKey), this.client.get(STATE_KEY)]);
+        const shared = stateText ? parseShared(stateText) : undefined;
+        const next = evaluate(shared, this.windowMs / 1000)({ ok: Number(sums.ok ?? 0), limited: Number(sums.limited ?? 0) });
+        await this.client.set(STATE_KEY, JSON.stringify(next), 'PX', 24 * 3_600_000);
+        return next;
+      }
+      await this.pause(this.windowMs / 8);
+      return await this.readShared();
+    } catch {
+      this.down('command failed');
+      return undefined;
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => this.clock.setTimeout(resolve, ms));
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    try {
+      await this.client.quit();
+    } catch {
+      this.client.disconnect();
+    }
+  }
+}
+
+function parseShared(text: string): SharedLimits | undefined {
+  try {
+    const v = JSON.parse(text) as Partial<SharedLimits>;
+    const e = v.estimator;
+    if (!e || typeof e.rate !== 'number' || typeof e.ceiling !== 'number' || !(e.ceiling > 0) || !(e.rate > 0)) return undefined;
+    return { estimator: { rate: e.rate, ceiling: e.ceiling, cleanWindows: Number(e.cleanWindows) || 0, probeStep: Number(e.probeStep) || 0 }, concurrencyLimit: Number(v.concurrencyLimit) || 1 };
+  } catch {
+    return undefined;
+  }
+}
