@@ -95,6 +95,7 @@ export class Admission {
   private asking = false; // a Redis token request is in flight
   private closed = false;
   private saving: Promise<void> = Promise.resolve();
+  private unsaved = false; // learned something the state file does not hold yet
 
   constructor(
     private readonly opts: AdmissionOptions,
@@ -207,6 +208,7 @@ export class Admission {
   reset(): void {
     this.estimator.reset();
     this.concurrency.reset();
+    this.unsaved = false;
     this.windowOk = this.windowLimited = 0;
     this.windowStart = this.clock.now();
     this.bucket.reset(this.effectiveRate(), this.clock.now());
@@ -224,7 +226,7 @@ export class Admission {
     this.closed = true;
     for (const t of [this.windowTimer, this.wakeTimer, this.deadlineTimer]) if (t) this.clock.clearTimeout(t);
     this.windowTimer = this.wakeTimer = this.deadlineTimer = undefined;
-    if (this.opts.enabled && this.opts.stateFile && !this.redis) this.persist();
+    if (this.unsaved && this.opts.stateFile && !this.redis) this.persist();
     await this.saving;
     await this.redis?.close();
   }
@@ -272,6 +274,7 @@ export class Admission {
     else if (outcome === 'frequency' || outcome === 'overload') this.windowLimited++;
     const moved = this.concurrency.record(outcome === 'ok' ? 'ok' : outcome === 'concurrency' ? 'concurrency' : 'other');
     if (moved) {
+      this.unsaved = true;
       this.safe(() => this.metrics.zai_proxy_concurrency_limit.set(this.concurrency.limit));
       if (moved === 'decrease') this.log.info({ concurrencyLimit: this.concurrency.limit }, 'limiter: upstream refused concurrency (1302); lowering in-flight limit');
     }
@@ -452,6 +455,7 @@ export class Admission {
   }
 
   private persist(): void {
+    this.unsaved = false;
     const path = this.opts.stateFile!;
     const state = { ceiling: this.estimator.ceiling, rate: this.estimator.rate, concurrencyLimit: this.concurrency.limit, savedAtMs: this.clock.now() };
     this.saving = this.saving
