@@ -29,8 +29,9 @@ test('waits for a concurrency slot and gets it when one is released', async (t) 
   assert.equal(adm.snapshot().queueDepth, 1);
   first.release('ok');
   await flush();
-  assert.ok(second);
-  second.release('ok');
+  const got = second as Permit | undefined;
+  assert.ok(got);
+  got.release('ok');
 });
 
 test('waits for a rate token on the injected clock', async (t) => {
@@ -46,9 +47,10 @@ test('waits for a rate token on the injected clock', async (t) => {
   assert.equal(third, undefined);
   clock.advance(1);
   await flush();
-  assert.ok(third);
-  assert.equal(third.waitedSeconds, 0.5);
-  for (const p of [...permits, third]) p.release('ok');
+  const got = third as Permit | undefined;
+  assert.ok(got);
+  assert.equal(got.waitedSeconds, 0.5);
+  for (const p of [...permits, got]) p.release('ok');
 });
 
 test('round-robin across client buckets: a busy client cannot starve another', async (t) => {
