@@ -1,0 +1,195 @@
+import { createRequire } from 'node:module';
+import type { Dialect } from './usage.js';
+
+/**
+ * Local token estimate, used only when the upstream reports no usage. cl100k_base BPE from
+ * gpt-tokenizer: of the npm candidates it was the fastest on prose, JSON and code and the
+ * quickest to load (bench/tokenizers.ts; figures in README.md). GLM's own tokenizer is not on
+ * npm, so this is an estimate and is labelled as one (usage source `estimated`).
+ *
+ * The tokenizer (about 40 MB) is loaded on the first estimate, never at proxy start, so a
+ * proxy with estimation off or always-reported usage never pays for it.
+ */
+
+type CountTokens = (text: string) => number;
+
+const require = createRequire(import.meta.url);
+let counter: CountTokens | undefined;
+
+function tokenizer(): CountTokens {
+  if (counter) return counter;
+  // The CommonJS build loads synchronously, which estimateTokensSync needs.
+  const m = require('gpt-tokenizer/cjs/encoding/cl100k_base') as {
+    countTokens(text: string, opts: { disallowedSpecial: Set<string> }): number;
+  };
+  // Special-token text such as "<|endoftext|>" in a prompt is ordinary text here, not an error.
+  const opts = { disallowedSpecial: new Set<string>() };
+  counter = (text) => m.countTokens(text, opts);
+  return counter;
+}
+
+/** Loads the tokenizer now (a one-off stall of ~150 ms) so that the first estimate does not. */
+export function warmTokenizer(): void {
+  tokenizer();
+}
+
+/** Texts up to this size are counted in one go (a few ms at most). */
+export const SYNC_MAX_CHARS = 16 * 1024;
+/** Larger texts are counted in slices of about this size… */
+export const SLICE_CHARS = 4 * 1024;
+/** …and the loop is given back once this much time went into counting since the last yield. */
+export const YIELD_EVERY_MS = 4;
+/** How far back from a slice end to look for whitespace to cut at, so words stay whole. */
+const CUT_WINDOW = 256;
+
+/** Counts a small text at once. Blocks the event loop for about 1–5 ms per 16 KiB. */
+export function estimateTokensSync(text: string): number {
+  return text.length === 0 ? 0 : tokenizer()(text);
+}
+
+/** Where to end the slice that starts at `start`: at whitespace, never inside a surrogate pair. */
+export function sliceEnd(text: string, start: number, size = SLICE_CHARS): number {
+  const hard = start + size;
+  if (hard >= text.length) return text.length;
+  for (let i = hard; i > hard - CUT_WINDOW && i > start; i--) {
+    const c = text.charCodeAt(i);
+    if (c === 0x20 || c === 0x0a) return i;
+  }
+  const c = text.charCodeAt(hard);
+  return c >= 0xdc00 && c <= 0xdfff ? hard + 1 : hard;
+}
+
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Counts any text without holding the event loop: small slices, and a setImmediate whenever
+ * counting has taken YIELD_EVERY_MS since the last one, so other requests' I/O runs every few
+ * milliseconds whatever the text (code counts ~3× slower than prose). Measured on a 1 MB
+ * prompt: see README.md. Cutting at whitespace changes the count by a few tokens per MB.
+ */
+export async function estimateTokens(text: string, now: () => number = performance.now.bind(performance)): Promise<number> {
+  if (text.length <= SYNC_MAX_CHARS) return estimateTokensSync(text);
+  let total = 0;
+  let since = now();
+  for (let start = 0; start < text.length; ) {
+    const end = sliceEnd(text, start);
+    total += estimateTokensSync(text.slice(start, end));
+    start = end;
+    if (start < text.length && now() - since >= YIELD_EVERY_MS) {
+      await yieldToLoop();
+      since = now();
+    }
+  }
+  return total;
+}
+
+// ---- what counts as prompt ------------------------------------------------------------
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** Bounds recursion into nested tool results, so a hostile body cannot blow the stack. */
+const MAX_DEPTH = 16;
+
+function pushString(out: string[], v: unknown): void {
+  if (typeof v === 'string' && v.length > 0) out.push(v);
+}
+
+function pushJson(out: string[], v: unknown): void {
+  if (v === undefined || v === null) return;
+  if (typeof v === 'string') pushString(out, v);
+  else out.push(JSON.stringify(v));
+}
+
+/** A content value: a string, or an array of blocks/parts in either dialect. */
+function pushContent(out: string[], content: unknown, depth: number): void {
+  if (typeof content === 'string') return pushString(out, content);
+  if (!Array.isArray(content) || depth > MAX_DEPTH) return;
+  for (const block of content) {
+    if (typeof block === 'string') pushString(out, block);
+    else if (isObject(block)) pushBlock(out, block, depth + 1);
+  }
+}
+
+function pushBlock(out: string[], b: Json, depth: number): void {
+  switch (b.type) {
+    // Images and other binary attachments: their base64 is not text tokens.
+    case 'image':
+    case 'image_url':
+    case 'input_image':
+    case 'input_audio':
+    case 'redacted_thinking':
+      return;
+    case 'tool_use':
+    case 'server_tool_use':
+      pushString(out, b.name);
+      pushJson(out, b.input);
+      return;
+    case 'tool_result':
+      pushContent(out, b.content, depth);
+      return;
+    case 'thinking':
+      pushString(out, b.thinking);
+      return;
+    case 'document':
+      // Text documents count; base64 PDFs do not.
+      if (isObject(b.source) && b.source.type === 'text') pushString(out, b.source.data);
+      else if (isObject(b.source) && b.source.type === 'content') pushContent(out, b.source.content, depth);
+      pushString(out, b.title);
+      pushString(out, b.context);
+      return;
+    default:
+      pushString(out, b.text);
+  }
+}
+
+function pushMessages(out: string[], messages: unknown): void {
+  if (!Array.isArray(messages)) return;
+  for (const m of messages) {
+    if (!isObject(m)) continue;
+    // The role is sent too and costs a token or so per message.
+    pushString(out, m.role);
+    pushString(out, m.name);
+    pushContent(out, m.content, 0);
+    pushString(out, m.reasoning_content);
+    if (Array.isArray(m.tool_calls)) {
+      for (const call of m.tool_calls) {
+        if (!isObject(call) || !isObject(call.function)) continue;
+        pushString(out, call.function.name);
+        pushJson(out, call.function.arguments);
+      }
+    }
+    if (isObject(m.function_call)) {
+      pushString(out, m.function_call.name);
+      pushJson(out, m.function_call.arguments);
+    }
+  }
+}
+
+function pushTools(out: string[], tools: unknown): void {
+  if (!Array.isArray(tools)) return;
+  for (const t of tools) {
+    if (!isObject(t)) continue;
+    // OpenAI nests the definition under `function`; Anthropic and legacy `functions` do not.
+    const def = isObject(t.function) ? t.function : t;
+    pushString(out, def.name);
+    pushString(out, def.description);
+    pushJson(out, def.input_schema ?? def.parameters);
+  }
+}
+
+/**
+ * Everything a request sends as prompt, as one text to count: system (string or blocks),
+ * messages (strings or blocks: text, tool_use input, tool_result content, thinking), tool
+ * definitions (name, description, JSON schema), OpenAI tool_calls/function arguments. Image
+ * and other binary payloads are left out. The dialect only decides where the system prompt
+ * lives; block shapes of both dialects are recognised either way, because clients mix them.
+ */
+export function promptText(dialect: Dialect, request: unknown): string {
+  if (!isObject(request)) return '';
+  const out: string[] = [];
+  if (dialect === 'anthropic') pushContent(out, request.system, 0);
+  pushMessages(out, request.messages);
+  pushTools(out, request.tools);
+  pushTools(out, request.functions);
+  return out.join('\n');
+}

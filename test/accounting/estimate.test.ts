@@ -1,0 +1,109 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { estimateTokens, estimateTokensSync, promptText, sliceEnd, warmTokenizer, SYNC_MAX_CHARS } from '../../src/accounting/estimate.js';
+
+test('known cl100k counts', () => {
+  assert.equal(estimateTokensSync(''), 0);
+  assert.equal(estimateTokensSync('Hello'), 1);
+  assert.equal(estimateTokensSync('Hello, world!'), 4);
+  const fox = estimateTokensSync('The quick brown fox jumps over the lazy dog');
+  assert.ok(fox >= 9 && fox <= 12, `fox: ${fox}`);
+  const mixed = estimateTokensSync('Hello 世界! 🌍');
+  assert.ok(mixed >= 5 && mixed <= 12, `mixed: ${mixed}`);
+  // special-token text in a prompt is plain text, not an error
+  assert.ok(estimateTokensSync('a <|endoftext|> b') > 3);
+});
+
+test('the async estimate agrees with one-call counting to within a few tokens per MB', async () => {
+  const text = Array.from({ length: 6000 }, (_, i) => `line ${i}: {"key_${i}": [${i}, ${i * 7}], "ok": true} and some prose here.`).join('\n');
+  assert.ok(text.length > SYNC_MAX_CHARS * 10);
+  const whole = estimateTokensSync(text);
+  const sliced = await estimateTokens(text);
+  assert.ok(Math.abs(whole - sliced) <= Math.ceil(text.length / 1e6) * 50 + 10, `whole ${whole} vs sliced ${sliced}`);
+  assert.equal(await estimateTokens('Hello, world!'), 4);
+});
+
+test('slices end at whitespace and never split a surrogate pair', () => {
+  const emoji = '🌍'.repeat(5000);
+  for (let start = 0; start < emoji.length; ) {
+    const end = sliceEnd(emoji, start, 101);
+    assert.ok(end > start);
+    assert.ok(!(emoji.charCodeAt(end) >= 0xdc00 && emoji.charCodeAt(end) <= 0xdfff), `cut inside a pair at ${end}`);
+    start = end;
+  }
+  const words = 'word '.repeat(100);
+  assert.equal(words[sliceEnd(words, 0, 52)], ' ');
+});
+
+test('estimating a 1 MB prompt does not hold the event loop', async () => {
+  warmTokenizer(); // the one-off load is not what this measures
+  const unit = 'function add(a: number, b: number) { return a + b; } // {"k":[1,2,3]} The quick brown fox.\n';
+  const text = unit.repeat(Math.ceil((1024 * 1024) / unit.length));
+  let timerFiredDuring = false;
+  let done = false;
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  const timer = setTimeout(() => {
+    timerFiredDuring = !done;
+  }, 0);
+  const tokens = await estimateTokens(text);
+  done = true;
+  h.disable();
+  clearTimeout(timer);
+  assert.ok(tokens > 200_000 && tokens < 400_000, `tokens ${tokens}`);
+  assert.ok(timerFiredDuring, 'a timer due during the estimate ran before it finished');
+  const maxMs = h.max / 1e6;
+  // A property bound, generous for a shared 2-core machine: one unsliced count takes 150–650 ms here.
+  assert.ok(maxMs < 100, `event loop held for ${maxMs.toFixed(1)} ms`);
+});
+
+test('promptText: Anthropic system blocks, tool definitions, tool_use input and tool results; no image base64', () => {
+  const text = promptText('anthropic', {
+    model: 'glm-4.7',
+    system: [{ type: 'text', text: 'SYSTEM-PROMPT' }],
+    tools: [{ name: 'read_file', description: 'READS-A-FILE', input_schema: { type: 'object', properties: { path: { type: 'string' } } } }],
+    messages: [
+      { role: 'user', content: 'USER-STRING' },
+      { role: 'assistant', content: [{ type: 'thinking', thinking: 'THOUGHT' }, { type: 'tool_use', id: 't1', name: 'read_file', input: { path: '/INPUT-PATH' } }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'tool_result', tool_use_id: 't1', content: [{ type: 'text', text: 'RESULT-TEXT' }] },
+          { type: 'tool_result', tool_use_id: 't2', content: 'RESULT-STRING' },
+          { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'QUJDREVGR0g=' } },
+          { type: 'text', text: 'USER-BLOCK' },
+        ],
+      },
+    ],
+  });
+  for (const part of ['SYSTEM-PROMPT', 'read_file', 'READS-A-FILE', '"path"', 'USER-STRING', 'THOUGHT', '/INPUT-PATH', 'RESULT-TEXT', 'RESULT-STRING', 'USER-BLOCK']) {
+    assert.ok(text.includes(part), `missing ${part}`);
+  }
+  assert.ok(!text.includes('QUJDREVGR0g='), 'image base64 is not prompt text');
+  assert.equal(promptText('anthropic', { system: 'PLAIN-SYSTEM' }), 'PLAIN-SYSTEM');
+});
+
+test('promptText: OpenAI system message, content parts, tool_calls arguments, tools and legacy functions', () => {
+  const text = promptText('openai', {
+    messages: [
+      { role: 'system', content: 'SYS' },
+      { role: 'user', content: [{ type: 'text', text: 'PART' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,SUNPTg==' } }] },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'lookup', arguments: '{"q":"ARGS"}' } }] },
+      { role: 'tool', tool_call_id: 'c', content: 'TOOL-OUTPUT' },
+    ],
+    tools: [{ type: 'function', function: { name: 'lookup', description: 'LOOKS-UP', parameters: { type: 'object', properties: { q: { type: 'string' } } } } }],
+    functions: [{ name: 'legacy_fn', description: 'LEGACY', parameters: {} }],
+  });
+  for (const part of ['SYS', 'PART', 'ARGS', 'TOOL-OUTPUT', 'LOOKS-UP', '"q"', 'legacy_fn', 'LEGACY']) assert.ok(text.includes(part), `missing ${part}`);
+  assert.ok(!text.includes('SUNPTg=='));
+});
+
+test('promptText tolerates junk and bounds nesting', () => {
+  assert.equal(promptText('openai', null), '');
+  assert.equal(promptText('openai', 'string'), '');
+  assert.equal(promptText('anthropic', { messages: 'nope', tools: {}, system: 42 }), '');
+  let nested: unknown = 'DEEP';
+  for (let i = 0; i < 10_000; i++) nested = [{ type: 'tool_result', content: nested }];
+  assert.doesNotThrow(() => promptText('anthropic', { messages: [{ role: 'user', content: nested }] }));
+});
