@@ -1,0 +1,38 @@
+/** @jsxRuntime automatic */
+import { useMemo } from 'react';
+import { TimeChart } from '../chart/TimeChart.js';
+import { type SeriesDef, plotData } from '../data/series.js';
+import type { PanelView } from './view.js';
+
+/** A chart of some series for the variants in view (or every variant, for by-variant charts). */
+export function ViewChart(props: {
+  view: PanelView;
+  title: string;
+  defs: readonly SeriesDef[];
+  format: (v: number | null) => string;
+  emptyText: string;
+  allVariants?: boolean;
+  ratioAxis?: boolean;
+  height?: number;
+}) {
+  const { view, defs } = props;
+  const variants = props.allVariants ? view.allVariants : view.variants;
+  const data = useMemo(
+    () => plotData(defs, variants, view.dataset.byVariant),
+    // defs are module constants or rebuilt with the variant list; the dataset version says when points changed
+    [defs, variants.join(','), view.dataset],
+  );
+  return (
+    <TimeChart
+      title={props.title}
+      data={data}
+      format={props.format}
+      palette={view.palette}
+      overlaid={variants.length > 1}
+      variants={variants}
+      emptyText={props.emptyText}
+      ratioAxis={props.ratioAxis}
+      height={props.height}
+    />
+  );
+}

@@ -1,0 +1,77 @@
+/** @jsxRuntime automatic */
+import type { ReactNode } from 'react';
+import { type Level, levelStyle } from '../format/thresholds.js';
+import { formatDelta } from '../format/format.js';
+
+export function Panel(props: { id: string; title: string; subtitle?: ReactNode; wide?: boolean; children: ReactNode }) {
+  return (
+    <section className={`panel${props.wide ? ' panel-wide' : ''}`} id={`panel-${props.id}`} data-panel={props.id} aria-labelledby={`panel-${props.id}-title`}>
+      <header className="panel-header">
+        <h2 id={`panel-${props.id}-title`}>{props.title}</h2>
+        {props.subtitle ? <span className="panel-subtitle">{props.subtitle}</span> : null}
+      </header>
+      {props.children}
+    </section>
+  );
+}
+
+/** A threshold marker: glyph + word + colour, never colour alone. */
+export function LevelTag({ level }: { level: Level | null }) {
+  if (!level) return null;
+  const s = levelStyle(level);
+  return (
+    <span className={`level level-${level}`} title={`level: ${s.word}`}>
+      <span aria-hidden="true">{s.glyph}</span> {s.word}
+    </span>
+  );
+}
+
+export interface StatValue {
+  readonly variant: string;
+  readonly text: string;
+  readonly level?: Level | null;
+  /** The raw number, for the delta readout between variants. */
+  readonly raw?: number | null;
+}
+
+/**
+ * A headline number. With two variants it shows both, and the canary's difference from stable
+ * as a signed percentage, so a regression reads without comparing lines by eye.
+ */
+export function Stat(props: { label: string; values: readonly StatValue[]; hint?: string; id?: string; lowerIsBetter?: boolean }) {
+  const { values } = props;
+  const compare = values.length > 1;
+  const delta = compare ? formatDelta(values[0].raw ?? null, values[1].raw ?? null) : null;
+  const direction = compare && values[0].raw != null && values[1].raw != null ? Math.sign(values[1].raw - values[0].raw) : 0;
+  const worse = props.lowerIsBetter === undefined ? null : props.lowerIsBetter ? direction > 0 : direction < 0;
+  return (
+    <div className="stat" data-stat={props.id ?? props.label} title={props.hint}>
+      <div className="stat-label">{props.label}</div>
+      {values.map((v) => (
+        <div className="stat-row" key={v.variant}>
+          {compare ? <span className={`variant-chip vi-${values.indexOf(v)}`}>{v.variant}</span> : null}
+          <span className="stat-value">{v.text}</span>
+          <LevelTag level={v.level ?? null} />
+        </div>
+      ))}
+      {delta !== null ? (
+        <div className={`stat-delta${worse === true && direction !== 0 ? ' delta-worse' : ''}`} data-delta={delta}>
+          <span aria-hidden="true">{direction > 0 ? '\u25B2' : direction < 0 ? '\u25BC' : '='}</span> {values[1].variant} vs {values[0].variant}: {delta}
+          {worse === true && direction !== 0 ? ' (worse)' : worse === false && direction !== 0 ? ' (better)' : ''}
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+export function Stats({ children }: { children: ReactNode }) {
+  return <div className="stats">{children}</div>;
+}
+
+export function Empty({ children }: { children: ReactNode }) {
+  return (
+    <p className="empty" role="note">
+      {children}
+    </p>
+  );
+}
