@@ -1,0 +1,56 @@
+import { duration, httpUrl, int, list, oneOf, optionalStr, readEnv, str, ConfigError } from './fields.js';
+
+/** Every environment variable `zai-proxy dashboard` reads, with its default. */
+export const dashboardEnvShape = {
+  DASHBOARD_PORT: int(3000, { min: 0, max: 65535 }),
+  DASHBOARD_HOST: str('127.0.0.1'),
+  SCRAPE_TARGETS: list(),
+  SCRAPE_INTERVAL: duration(5_000, { minMs: 100 }),
+  SCRAPE_TIMEOUT: duration(3_000, { minMs: 1 }),
+  DB_PATH: str('./data/dashboard.sqlite'),
+  RETENTION_5S: duration(24 * 3_600_000, { minMs: 60_000 }),
+  RETENTION_1M: duration(7 * 86_400_000, { minMs: 3_600_000 }),
+  RETENTION_1H: duration(90 * 86_400_000, { minMs: 86_400_000 }),
+  PROMETHEUS_URL: optionalStr(),
+  DASHBOARD_TOKEN: optionalStr(),
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+};
+
+export const DEFAULT_SCRAPE_TARGET = 'http://127.0.0.1:8080/metrics';
+
+export interface DashboardConfig {
+  port: number;
+  host: string;
+  /** `url` or `name=url` items, as in SCRAPE_TARGETS. */
+  targets: string[];
+  scrapeIntervalMs: number;
+  scrapeTimeoutMs: number;
+  dbPath: string;
+  retentionMs: { '5s': number; '1m': number; '1h': number };
+  prometheusUrl: string | undefined;
+  token: string | undefined;
+  logLevel: string;
+}
+
+export function readDashboardConfig(env: NodeJS.ProcessEnv = process.env): DashboardConfig {
+  const raw = readEnv(dashboardEnvShape, env);
+  let prometheusUrl: string | undefined;
+  if (raw.PROMETHEUS_URL !== undefined) {
+    prometheusUrl = readEnv({ PROMETHEUS_URL: httpUrl('') }, { PROMETHEUS_URL: raw.PROMETHEUS_URL }).PROMETHEUS_URL;
+  }
+  if (raw.SCRAPE_TIMEOUT > raw.SCRAPE_INTERVAL) {
+    throw new ConfigError('invalid configuration: SCRAPE_TIMEOUT must not exceed SCRAPE_INTERVAL');
+  }
+  return {
+    port: raw.DASHBOARD_PORT,
+    host: raw.DASHBOARD_HOST,
+    targets: raw.SCRAPE_TARGETS.length > 0 ? raw.SCRAPE_TARGETS : [DEFAULT_SCRAPE_TARGET],
+    scrapeIntervalMs: raw.SCRAPE_INTERVAL,
+    scrapeTimeoutMs: raw.SCRAPE_TIMEOUT,
+    dbPath: raw.DB_PATH,
+    retentionMs: { '5s': raw.RETENTION_5S, '1m': raw.RETENTION_1M, '1h': raw.RETENTION_1H },
+    prometheusUrl,
+    token: raw.DASHBOARD_TOKEN,
+    logLevel: raw.LOG_LEVEL,
+  };
+}
