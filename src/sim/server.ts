@@ -185,7 +185,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     });
     const destroy = () => {
       selfDestroyed = true;
-      req.socket.destroy();
+      // Let what was already written reach the kernel first: destroy() alone drops it, and a
+      // mid-stream reset must deliver the chunks before the cut.
+      const socket = req.socket;
+      socket.write('', () => socket.destroy());
     };
 
     const request = (body ?? {}) as { model?: unknown; stream?: unknown };
