@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { counterIncrease, pointsWithIncreases } from '../../src/dashboard/collector/increase.js';
+import { histogramQuantile } from '../../src/dashboard/collector/quantile.js';
+import { deriveSnapshot } from '../../src/dashboard/collector/derive.js';
+import { parseExposition } from '../../src/dashboard/collector/exposition.js';
+import { isCounterLike, METRIC } from '../../src/dashboard/collector/names.js';
+import { DURATION_BUCKETS } from '../../src/metrics/catalogue.js';
+
+const scrape = { up: true, duration_ms: 1, last_success_ms: 0, targets: 1, targets_up: 1, series: 0 };
+
+test('counter increase: growth, reset to a smaller value, new series, restart', () => {
+  assert.equal(counterIncrease(100, 110, false), 10);
+  assert.equal(counterIncrease(100, 5, false), 5);
+  assert.equal(counterIncrease(undefined, 3, false), 3);
+  assert.equal(counterIncrease(100, 150, true), 150);
+  assert.equal(counterIncrease(1, NaN, false), 0);
+});
+
+test('histogram quantile interpolates inside the rank bucket, like histogram_quantile', () => {
+  const bounds = [0.1, 0.5, 1];
+  // 10 obs ≤0.1, 15 in (0.1,0.5], 20 in (0.5,1], 5 above 1: total 50.
+  const cum = [10, 25, 45, 50];
+  assert.equal(histogramQuantile(0.5, bounds, cum), 0.5 + ((25 - 25) / 20) * 0.5); // rank 25 → exactly 0.5
+  assert.ok(Math.abs(histogramQuantile(0.9, bounds, cum)! - (0.5 + (20 / 20) * 0.5)) < 1e-12); // rank 45 → 1.0
+  assert.ok(Math.abs(histogramQuantile(0.1, bounds, cum)! - 0.05) < 1e-12); // rank 5 of 10 in [0,0.1]
+  assert.equal(histogramQuantile(0.99, bounds, cum), 1); // rank 49.5 in +Inf → top finite bound
+  assert.equal(histogramQuantile(0.5, bounds, [0, 0, 0, 0]), null);
+  assert.equal(histogramQuantile(2, bounds, cum), null);
+  // rank in a bucket after empty buckets: interpolation from the previous bound
+  assert.ok(Math.abs(histogramQuantile(0.5, bounds, [0, 0, 4, 4])! - 0.75) < 1e-12);
+});
+
+function page(lines: string[]) {
+  return parseExposition(lines.join('\n')).samples;
+}
+
+const dur = METRIC.zai_proxy_request_duration_seconds;
+const req = METRIC.zai_proxy_requests_total;
+
+function durationLines(okCounts: number[], slowCounts: number[], start: number) {
+  // Two series (two status codes) so summing across series is exercised.
+  const lines: string[] = [`process_start_time_seconds ${start}`];
+  const emit = (code: string, counts: number[]) => {
+    DURATION_BUCKETS.forEach((b, i) => lines.push(`${dur}_bucket{status_code="${code}",variant="stable",le="${b}"} ${counts[i] ?? counts[counts.length - 1]}`));
+    lines.push(`${dur}_bucket{status_code="${code}",variant="stable",le="+Inf"} ${counts[counts.length - 1]}`);
+  };
+  emit('200', okCounts);
+  emit('500', slowCounts);
+  return lines;
+}
+
+test('windowed quantiles use bucket deltas, not lifetime totals, and rates survive a per-series reset', () => {
+  const first = page([
+    ...durationLines([1000, 1000], [0, 0], 100),
+    `${req}{status_code="200",variant="stable"} 1000`,
+    `${req}{status_code="500",variant="stable"} 0`,
+  ]);
+  // Lifetime: 1000 fast (≤5ms). Window: 10 new requests between 0.5s and 1s (bucket index 7, le=1).
+  const fastThenSlow = DURATION_BUCKETS.map((b) => (b < 1 ? 1000 : 1010));
+  const second = page([
+    ...durationLines([...fastThenSlow, 1010], [0, 0], 100),
+    `${req}{status_code="200",variant="stable"} 1010`,
+    `${req}{status_code="500",variant="stable"} 0`,
+  ]);
+  const a = pointsWithIncreases(first, undefined, isCounterLike);
+  const b = pointsWithIncreases(second, a.page, isCounterLike);
+  const { snapshot } = deriveSnapshot({ ts: 10_000, variant: 'stable', windowS: 5, points: b.points, scrape });
+  assert.equal(snapshot.requests.rate, 2); // 10 requests / 5 s
+  assert.equal(snapshot.requests.window, 10);
+  assert.equal(snapshot.requests.lifetime, 1010);
+  // rank 5 of 10, all in (0.5, 1] → 0.5 + 0.5 × 5/10 = 0.75 s
+  assert.ok(Math.abs(snapshot.latency_ms.p50! - 750) < 1e-9);
+  assert.equal(snapshot.requests.error_ratio, 0);
+
+  // One series resets (drops to 4) while the other grows: per-series handling counts 4 + 6, a sum would see -990.
+  const third = page([`process_start_time_seconds 100`, `${req}{status_code="200",variant="stable"} 4`, `${req}{status_code="500",variant="stable"} 6`]);
+  const c = pointsWithIncreases(third, b.page, isCounterLike);
+  const s3 = deriveSnapshot({ ts: 15_000, variant: 'stable', windowS: 5, points: c.points, scrape }).snapshot;
+  assert.equal(s3.requests.window, 10);
+  assert.equal(s3.requests.by_class['5xx'], 6 / 5);
+  assert.equal(s3.requests.error_ratio, 0.6);
+  assert.deepEqual(s3.requests.by_code, { '200': 4 / 5, '500': 6 / 5 });
+});
+
+test('a restarted proxy (new process start time) counts every counter from zero', () => {
+  const before = page([`process_start_time_seconds 100`, `${req}{status_code="200",variant="stable"} 50`]);
+  // Restarted and already served more than before: value grew, yet it is a new process.
+  const after = page([`process_start_time_seconds 200`, `${req}{status_code="200",variant="stable"} 70`]);
+  const a = pointsWithIncreases(before, undefined, isCounterLike);
+  const b = pointsWithIncreases(after, a.page, isCounterLike);
+  const s = deriveSnapshot({ ts: 1, variant: 'stable', windowS: 10, points: b.points, scrape }).snapshot;
+  assert.equal(s.requests.window, 70);
+  assert.equal(s.requests.rate, 7);
+});
+
+test('first scrape: no rates, null quantiles, gauges and lifetime still shown', () => {
+  const p = page([`${req}{status_code="200",variant="stable"} 5`, `${METRIC.zai_proxy_concurrent_requests}{variant="stable"} 2`]);
+  const a = pointsWithIncreases(p, undefined, isCounterLike);
+  const s = deriveSnapshot({ ts: 1, variant: 'stable', windowS: 0, points: a.points, scrape }).snapshot;
+  assert.equal(s.requests.rate, 0);
+  assert.equal(s.requests.lifetime, 5);
+  assert.equal(s.latency_ms.p99, null);
+  assert.equal(s.workers.in_flight, 2);
+  assert.equal(s.requests.error_ratio, null);
+});
+
+test('tokens, cost across pricing tiers, quota choice and build info', () => {
+  const tok = METRIC.zai_proxy_tokens_total;
+  const cost = METRIC.zai_proxy_estimated_cost_usd_total;
+  const q = METRIC.zai_proxy_quota_usage_ratio;
+  const mk = (inPeak: number, inOff: number, out: number, c1: number, c2: number) => [
+    `${tok}{direction="input",pricing_tier="peak",variant="v"} ${inPeak}`,
+    `${tok}{direction="input",pricing_tier="off_peak",variant="v"} ${inOff}`,
+    `${tok}{direction="output",pricing_tier="off_peak",variant="v"} ${out}`,
+    `${cost}{direction="input",pricing_tier="peak",variant="v"} ${c1}`,
+    `${cost}{direction="input",pricing_tier="off_peak",variant="v"} ${c2}`,
+    `${q}{window="five_hour",limit_type="tokens_limit",variant="v"} 0.9`,
+    `${q}{window="five_hour",limit_type="credit_limit",variant="v"} 0.42`,
+    `${METRIC.zai_proxy_quota_reset_time_seconds}{window="five_hour",limit_type="credit_limit",variant="v"} 0`,
+    `${q}{window="unknown",limit_type="credit_limit",variant="v"} 0.1`,
+    `${METRIC.zai_proxy_quota_sample_age_seconds}{variant="v"} 12`,
+    `${METRIC.zai_proxy_build_info}{version="1.0",commit="c",build_time="t",variant="v"} 1`,
+  ];
+  const a = pointsWithIncreases(page(mk(0, 100, 50, 0.5, 0.25)), undefined, isCounterLike);
+  const b = pointsWithIncreases(page(mk(20, 180, 450, 0.75, 0.5)), a.page, isCounterLike);
+  const s = deriveSnapshot({ ts: 1, variant: 'v', windowS: 10, points: b.points, scrape }).snapshot;
+  assert.equal(s.tokens.window.input, 100);
+  assert.equal(s.tokens.window.output, 400);
+  assert.equal(s.tokens.rate.input, 10);
+  assert.equal(s.tokens.output_input_ratio, 4);
+  assert.equal(s.tokens.lifetime.input, 200);
+  assert.equal(s.cost_usd.window, 0.5);
+  assert.equal(s.cost_usd.per_hour, 0.5 / 10 * 3600);
+  assert.equal(s.cost_usd.lifetime, 1.25);
+  assert.deepEqual(s.quota?.windows, { five_hour: { limit_type: 'credit_limit', usage_ratio: 0.42, remaining_ratio: null, reset_ms: null } });
+  assert.equal(s.quota?.sample_age_s, 12);
+  assert.deepEqual(s.build, { version: '1.0', commit: 'c', build_time: 't' });
+});
