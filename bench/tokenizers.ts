@@ -168,6 +168,23 @@ const loopRows: Record<string, unknown>[] = [];
   h.disable();
   loopRows.push({ corpus: '-', mode: 'idle (300 ms)', tokens: 0, ms: 300, p99Ms: +(h.percentile(99) / 1e6).toFixed(1), maxMs: +(h.max / 1e6).toFixed(1) });
 }
+{
+  // Baseline under CPU load: plain arithmetic that yields every 4 ms like the estimator does.
+  // On a shared machine the OS preempts a busy process; this shows how much of the sliced
+  // estimator's delay is that, not the tokenizer.
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  await new Promise((r) => setTimeout(r, 20));
+  const t0 = performance.now();
+  let x = 0;
+  while (performance.now() - t0 < 300) {
+    const s = performance.now();
+    while (performance.now() - s < 4) x = (x * 1103515245 + 12345) % 2147483648;
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  h.disable();
+  loopRows.push({ corpus: '-', mode: `busy, yield every 4 ms (300 ms)${x < 0 ? '' : ''}`, tokens: 0, ms: 300, p99Ms: +(h.percentile(99) / 1e6).toFixed(1), maxMs: +(h.max / 1e6).toFixed(1) });
+}
 for (const [kind, text] of Object.entries(CORPORA)) {
   for (const mode of ['one call (estimateTokensSync)', 'sliced (estimateTokens)'] as const) {
     const h = monitorEventLoopDelay({ resolution: 1 });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { countTokens } from 'gpt-tokenizer/encoding/cl100k_base';
 import { estimateTokens, estimateTokensSync, promptText, sliceEnd, warmTokenizer, SYNC_MAX_CHARS } from '../../src/accounting/estimate.js';
 
 test('known cl100k counts', () => {
@@ -56,6 +57,28 @@ test('estimating a 1 MB prompt does not hold the event loop', async () => {
   const maxMs = h.max / 1e6;
   // A property bound, generous for a shared 2-core machine: one unsliced count takes 150–650 ms here.
   assert.ok(maxMs < 100, `event loop held for ${maxMs.toFixed(1)} ms`);
+});
+
+test('long runs (padding, one huge word) are counted in pieces, so BPE cannot go quadratic', async () => {
+  warmTokenizer();
+  const runs = [' '.repeat(SYNC_MAX_CHARS), 'a'.repeat(SYNC_MAX_CHARS), '='.repeat(SYNC_MAX_CHARS), '世'.repeat(SYNC_MAX_CHARS), '🌍'.repeat(SYNC_MAX_CHARS / 2)];
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  const counts: number[] = [];
+  for (const run of runs) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    counts.push(estimateTokensSync(run));
+  }
+  await new Promise<void>((resolve) => setTimeout(resolve, 2));
+  h.disable();
+  // Unpieced, one 16 K run of spaces or letters held the loop for 200–330 ms here.
+  assert.ok(h.max / 1e6 < 100, `event loop held for ${(h.max / 1e6).toFixed(1)} ms`);
+  assert.ok(counts[1]! >= SYNC_MAX_CHARS / 16 && counts[1]! <= SYNC_MAX_CHARS, `letters: ${counts[1]}`);
+  assert.ok(counts[3]! >= SYNC_MAX_CHARS / 2, `CJK: ${counts[3]}`);
+  assert.ok(counts[4]! >= SYNC_MAX_CHARS / 2, `emoji: ${counts[4]}`);
+  // text without long runs is counted exactly as the tokenizer counts it in one call
+  const prose = 'An ordinary sentence, with punctuation and numbers like 1234.\n'.repeat(200);
+  assert.equal(estimateTokensSync(prose), countTokens(prose));
 });
 
 test('promptText: Anthropic system blocks, tool definitions, tool_use input and tool results; no image base64', () => {
