@@ -175,14 +175,22 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     stats.inFlight++;
     if (stats.inFlight > stats.maxInFlight) stats.maxInFlight = stats.inFlight;
     book.changed();
-    const abort = new AbortController();
+    // Created only when something waits (streams, slow faults): the plain JSON path stays cheap.
+    let abort: AbortController | undefined;
+    let closed = false;
     let selfDestroyed = false;
     res.once('close', () => {
+      closed = true;
       book.current.inFlight--;
       if (!res.writableFinished && !selfDestroyed) book.current.clientAborts++;
-      abort.abort();
+      abort?.abort();
       book.changed();
     });
+    const signal = () => {
+      abort ??= new AbortController();
+      if (closed) abort.abort();
+      return abort.signal;
+    };
     const destroy = () => {
       selfDestroyed = true;
       // Let what was already written reach the kernel first: destroy() alone drops it, and a
@@ -217,7 +225,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     if (fault) book.outcome(`fault:${fault.kind}`);
     try {
       if (fault?.kind === 'slowFirstByte') {
-        await sleep(fault.delayMs, undefined, { signal: abort.signal });
+        await sleep(fault.delayMs, undefined, { signal: signal() });
         fault = undefined;
       }
       switch (fault?.kind) {
@@ -265,7 +273,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         return sendJson(res, 200, text);
       }
       const events = flavour === 'openai' ? openaiStreamEvents(spec) : anthropicStreamEvents(spec);
-      await writeStream(res, events, abort.signal, fault, destroy);
+      await writeStream(res, events, signal(), fault, destroy);
       if (res.writableEnded) {
         consumeQuota(spec);
         if (!fault) book.outcome('ok');
@@ -335,7 +343,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       book.reset();
       return sendJson(res, 200, '{"ok":true}');
     }
-    if (path === '/_sim/stats' && method === 'GET') return sendJson(res, 200, JSON.stringify(book.current));
+    if (path === '/_sim/stats' && method === 'GET') return sendJson(res, 200, JSON.stringify(book.view()));
     if (path === '/_sim/stats/reset' && method === 'POST') {
       book.reset();
       return sendJson(res, 200, '{"ok":true}');
@@ -354,16 +362,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     s.requests++;
     book.bump(s.byRoute, path);
     s.lastQuery = query;
-    const headers: Record<string, string> = {};
-    const auth: { authorization?: string; 'x-api-key'?: string } = {};
-    for (const [k, v] of Object.entries(req.headers)) {
-      if (v === undefined) continue;
-      const value = Array.isArray(v) ? v.join(', ') : v;
-      if (k === 'authorization' || k === 'x-api-key') auth[k] = value;
-      else headers[k] = value;
-    }
-    s.lastHeaders = headers;
-    s.lastAuth[path] = auth;
+    book.headers(path, req.rawHeaders);
     book.changed();
   }
 

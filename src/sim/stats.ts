@@ -48,8 +48,13 @@ export class SimTimeoutError extends Error {
  * (`s.inFlight === 3`) instead of sleeping or polling on a timer.
  */
 export class StatsBook {
+  /** Counters; `lastHeaders` and `lastAuth` in here are filled only by `view()`. */
   current: SimStats = emptyStats();
   private readonly listeners = new Set<() => void>();
+  // Raw header lists are kept as node gave them and decoded only when someone looks, so the
+  // benchmark baseline does not pay for header bookkeeping on every request.
+  private lastRaw: string[] = [];
+  private readonly rawByPath = new Map<string, string[]>();
 
   changed(): void {
     if (this.listeners.size === 0) return;
@@ -65,24 +70,54 @@ export class StatsBook {
     this.changed();
   }
 
+  /** `rawHeaders` as node's IncomingMessage has it: name, value, name, value… */
+  headers(path: string, rawHeaders: string[]): void {
+    this.lastRaw = rawHeaders;
+    this.rawByPath.set(path, rawHeaders);
+  }
+
   reset(): void {
     // In-flight work is still running; keep its count so the gauge never goes negative.
     const inFlight = this.current.inFlight;
     this.current = emptyStats();
     this.current.inFlight = inFlight;
     this.current.maxInFlight = inFlight;
+    this.lastRaw = [];
+    this.rawByPath.clear();
     this.changed();
   }
 
+  /** The live counters with the header fields decoded (not a copy: do not keep it). */
+  view(): SimStats {
+    const headers: Record<string, string> = {};
+    for (let i = 0; i + 1 < this.lastRaw.length; i += 2) {
+      const name = this.lastRaw[i]!.toLowerCase();
+      if (name === 'authorization' || name === 'x-api-key') continue;
+      headers[name] = name in headers ? `${headers[name]}, ${this.lastRaw[i + 1]}` : this.lastRaw[i + 1]!;
+    }
+    const auth: SimStats['lastAuth'] = {};
+    for (const [path, raw] of this.rawByPath) {
+      const entry: { authorization?: string; 'x-api-key'?: string } = {};
+      for (let i = 0; i + 1 < raw.length; i += 2) {
+        const name = raw[i]!.toLowerCase();
+        if (name === 'authorization' || name === 'x-api-key') entry[name] = raw[i + 1]!;
+      }
+      auth[path] = entry;
+    }
+    this.current.lastHeaders = headers;
+    this.current.lastAuth = auth;
+    return this.current;
+  }
+
   snapshot(): SimStats {
-    return structuredClone(this.current);
+    return structuredClone(this.view());
   }
 
   waitFor(predicate: (s: SimStats) => boolean, timeoutMs = 5000): Promise<SimStats> {
     return new Promise((resolve, reject) => {
-      if (predicate(this.current)) return resolve(this.snapshot());
+      if (predicate(this.view())) return resolve(this.snapshot());
       const check = () => {
-        if (!predicate(this.current)) return;
+        if (!predicate(this.view())) return;
         done();
         resolve(this.snapshot());
       };
