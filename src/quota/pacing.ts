@@ -114,6 +114,7 @@ export class QuotaPacer {
 
     const windows: PacerWindowState[] = [];
     const present = new Set<string>();
+    let anyRollover = false;
     for (const l of s.limits) {
       if (l.resetAtMs === undefined || l.resetAtMs <= now) continue; // nothing to pace towards
       const key = `${l.window}/${l.limitType}`;
@@ -122,7 +123,10 @@ export class QuotaPacer {
       const next: Tracked = { usedRatio: l.usedRatio, atMs: s.fetchedAtMs, resetAtMs: l.resetAtMs, rateAfter: 0, burnPerRps: prev?.burnPerRps };
       if (prev && s.fetchedAtMs <= prev.atMs) continue; // same or older sample: nothing new
       const rolledOver = prev !== undefined && (l.usedRatio < prev.usedRatio || l.resetAtMs > prev.resetAtMs + ROLLOVER_MS);
-      if (prev && !rolledOver && prev.rateAfter > 0) {
+      // While admission was blocked nothing was admitted: that interval says nothing about burn per request.
+      const blockedDuring = prev !== undefined && this.appliedBlock !== undefined && this.appliedBlock > prev.atMs;
+      if (rolledOver) anyRollover = true;
+      if (prev && !rolledOver && !blockedDuring && prev.rateAfter > 0) {
         const seconds = (s.fetchedAtMs - prev.atMs) / 1000;
         const measured = (l.usedRatio - prev.usedRatio) / seconds / prev.rateAfter;
         next.burnPerRps = prev.burnPerRps === undefined ? measured : prev.burnPerRps + this.alpha * (measured - prev.burnPerRps);
@@ -144,7 +148,7 @@ export class QuotaPacer {
     for (const key of this.tracked.keys()) if (!present.has(key)) this.tracked.delete(key);
     this.lastWindows = windows;
 
-    this.decideCap(windows, snapshotRate);
+    this.decideCap(windows, snapshotRate, anyRollover);
     const rateAfter = Math.min(snapshotRate, this.cap ?? Infinity);
     for (const key of present) this.tracked.get(key)!.rateAfter = rateAfter;
     this.applyBlock(now);
@@ -174,10 +178,12 @@ export class QuotaPacer {
     return snap;
   }
 
-  private decideCap(windows: PacerWindowState[], snapshotRate: number): void {
+  private decideCap(windows: PacerWindowState[], snapshotRate: number, anyRollover: boolean): void {
     const sustainable = windows.map((w) => w.sustainableRps).filter((r): r is number => r !== undefined && Number.isFinite(r));
     const anyAtRisk = windows.some((w) => w.atRisk);
     if (sustainable.length === 0) return this.setCap(undefined);
+    // A fresh window with a safe projection starts uncapped, rather than climbing back from the old cap.
+    if (anyRollover && !anyAtRisk) return this.setCap(undefined);
     const target = Math.max(this.floor, Math.min(...sustainable));
     if (this.cap === undefined) {
       if (anyAtRisk) this.setCap(target);

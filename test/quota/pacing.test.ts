@@ -206,26 +206,47 @@ test('windows are paced independently: the tighter one sets the cap', () => {
   assert.deepEqual(snap.windows.map((w) => [w.window, w.atRisk]), [['five_hour', false], ['weekly', true]]);
 });
 
-test('a rollover keeps the burn estimate, and a stale quota lifts the cap but keeps a block', () => {
+test('a rollover keeps the burn estimate and starts the fresh window uncapped', () => {
   let now = T0;
   const gate = new RecordingGate(5);
   const pacer = new QuotaPacer(gate, { floorRps: 0.2 }, { now: () => now });
   let reset = T0 + 30 * MIN;
   const s = (used: number): QuotaSample => ({ fetchedAtMs: now, limits: [{ window: 'five_hour', limitType: 'tokens_limit', usedRatio: used, remainingRatio: 1 - used, resetAtMs: reset }] });
-  pacer.onSample(s(0.5));
+  pacer.onSample(s(0.97));
   now += MIN;
-  pacer.onSample(s(0.6)); // 10 %/min at 5 req/s: runs out in 4 min, resets in 29
-  const capped = gate.cap!;
-  assert.ok(capped < 5);
+  pacer.onSample(s(0.972)); // 0.2 %/min at 5 req/s: the last 1 % (after the 2 % reserve) lasts 5 of the 29 minutes
+  assert.ok(gate.cap! < 5);
   const burn = pacer.snapshot().windows[0]!.burnPerRps;
   reset += 5 * 3_600_000; // the window rolled over: usage drops, reset moves on
   now += MIN;
   pacer.onSample(s(0.01));
-  assert.equal(pacer.snapshot().windows[0]!.burnPerRps, burn);
+  assert.equal(pacer.snapshot().windows[0]!.burnPerRps, burn, 'the estimate describes the workload, not the window');
+  assert.equal(gate.cap, undefined, 'a fresh window with a safe projection does not climb back from the old cap');
+  // a heavier workload in the new window (10 %/min) is capped again
+  now += MIN;
+  pacer.onSample(s(0.11));
+  assert.ok(gate.cap! < 5);
+});
+
+test('a stale quota lifts the cap but keeps a block; a blocked interval is not a burn measurement', () => {
+  let now = T0;
+  const gate = new RecordingGate(5);
+  const pacer = new QuotaPacer(gate, { floorRps: 0.2 }, { now: () => now });
+  const reset = T0 + 60 * MIN;
+  const s = (used: number): QuotaSample => ({ fetchedAtMs: now, limits: [{ window: 'five_hour', limitType: 'credit_limit', usedRatio: used, remainingRatio: 1 - used, resetAtMs: reset }] });
+  pacer.onSample(s(0.5));
+  now += MIN;
+  pacer.onSample(s(0.6));
+  const burn = pacer.snapshot().windows[0]!.burnPerRps;
   pacer.onQuotaExhausted(now + 10 * MIN);
+  now += MIN;
+  pacer.onSample(s(0.6)); // blocked: nothing burnt, and that is not the workload getting cheaper
+  assert.equal(pacer.snapshot().windows[0]!.burnPerRps, burn);
+  assert.ok(gate.cap !== undefined);
   pacer.onStale();
   assert.equal(gate.cap, undefined);
-  assert.equal(gate.blockedUntil, now + 10 * MIN);
+  assert.equal(gate.blockedUntil, T0 + 11 * MIN);
+  assert.deepEqual(pacer.snapshot().windows, []);
 });
 
 test('options are validated', () => {
