@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { MODEL_NAMES, REASONING_TEXT, promptTokensFor, simContent, startSimulator, type Simulator } from '../../src/sim/index.js';
-import { MESSAGES, get, post, sseData } from './helpers.js';
+import { MESSAGES, anthropicStream, get, openaiStream, post } from './helpers.js';
 
 describe('simulator answers both Z.AI shapes', () => {
   let sim: Simulator;
@@ -45,38 +45,38 @@ describe('simulator answers both Z.AI shapes', () => {
     const r = await post(`${sim.openaiBaseUrl}/chat/completions`, { model: 'glm-5', messages: MESSAGES, stream: true });
     assert.equal(r.status, 200);
     assert.match(String(r.headers['content-type']), /^text\/event-stream/);
-    const events = sseData(r.text) as any[];
-    assert.equal(events.length, 5);
-    assert.equal(events.at(-1), '[DONE]');
-    const chunks = events.slice(0, 4);
-    assert.equal(chunks.map((c) => c.choices[0].delta.content).join(''), simContent(4));
+    const { chunks, done } = openaiStream(r.text);
+    assert.equal(chunks.length, 4);
+    assert.equal(done, true);
+    assert.equal(chunks.map((c) => c.choices[0]!.delta.content).join(''), simContent(4));
     assert.ok(chunks.every((c) => c.model === 'glm-5' && c.object === 'chat.completion.chunk'));
-    assert.deepEqual(chunks.map((c) => c.choices[0].finish_reason), [null, null, null, 'stop']);
+    assert.deepEqual(chunks.map((c) => c.choices[0]!.finish_reason), [null, null, null, 'stop']);
     assert.deepEqual(chunks.slice(0, 3).map((c) => c.usage), [undefined, undefined, undefined]);
-    assert.deepEqual(chunks[3].usage, { prompt_tokens: prompt, completion_tokens: 9, total_tokens: prompt + 9, prompt_tokens_details: { cached_tokens: 2 } });
+    assert.deepEqual(chunks[3]!.usage, { prompt_tokens: prompt, completion_tokens: 9, total_tokens: prompt + 9, prompt_tokens_details: { cached_tokens: 2 } });
     assert.equal(sim.stats().chunksSent, 4);
   });
 
   it('OpenAI streaming: separate usage chunk with empty choices, or no usage at all', async () => {
     sim.setScenario({ streamUsage: 'separate_chunk', streamChunks: 2 });
-    let events = sseData((await post(`${sim.openaiBaseUrl}/chat/completions`, { model: 'm', messages: MESSAGES, stream: true })).text) as any[];
-    assert.equal(events.length, 4);
-    assert.equal(events[1].usage, undefined);
-    assert.deepEqual(events[2].choices, []);
-    assert.equal(events[2].usage.completion_tokens, 20);
-    assert.equal(events[3], '[DONE]');
+    let events = openaiStream((await post(`${sim.openaiBaseUrl}/chat/completions`, { model: 'm', messages: MESSAGES, stream: true })).text);
+    assert.equal(events.chunks.length, 3);
+    assert.equal(events.done, true);
+    assert.equal(events.chunks[1]!.usage, undefined);
+    assert.deepEqual(events.chunks[2]!.choices, []);
+    assert.equal(events.chunks[2]!.usage?.completion_tokens, 20);
 
     sim.setScenario({ streamUsage: 'none' });
-    events = sseData((await post(`${sim.openaiBaseUrl}/chat/completions`, { model: 'm', messages: MESSAGES, stream: true })).text) as any[];
-    assert.equal(events.length, 3);
-    assert.ok(events.slice(0, 2).every((e) => e.usage === undefined));
+    events = openaiStream((await post(`${sim.openaiBaseUrl}/chat/completions`, { model: 'm', messages: MESSAGES, stream: true })).text);
+    assert.equal(events.chunks.length, 2);
+    assert.equal(events.done, true);
+    assert.ok(events.chunks.every((e) => e.usage === undefined));
   });
 
   it('OpenAI reasoning arrives as reasoning_content before the content', async () => {
     sim.setScenario({ reasoning: true, streamChunks: 2 });
-    const events = sseData((await post(`${sim.openaiBaseUrl}/chat/completions`, { model: 'm', messages: MESSAGES, stream: true })).text) as any[];
-    assert.equal(events.slice(0, 2).map((e) => e.choices[0].delta.reasoning_content).join(''), REASONING_TEXT);
-    assert.equal(events.slice(2, 4).map((e) => e.choices[0].delta.content).join(''), simContent(2));
+    const events = openaiStream((await post(`${sim.openaiBaseUrl}/chat/completions`, { model: 'm', messages: MESSAGES, stream: true })).text).chunks;
+    assert.equal(events.slice(0, 2).map((e) => e.choices[0]!.delta.reasoning_content).join(''), REASONING_TEXT);
+    assert.equal(events.slice(2, 4).map((e) => e.choices[0]!.delta.content).join(''), simContent(2));
     const plain = JSON.parse((await post(`${sim.openaiBaseUrl}/chat/completions`, { model: 'm', messages: MESSAGES })).text);
     assert.equal(plain.choices[0].message.reasoning_content, REASONING_TEXT);
   });
@@ -97,30 +97,30 @@ describe('simulator answers both Z.AI shapes', () => {
     const r = await post(`${sim.anthropicBaseUrl}/v1/messages`, { model: 'glm-4.7', max_tokens: 100, messages: MESSAGES, stream: true });
     assert.match(String(r.headers['content-type']), /^text\/event-stream/);
     assert.match(r.text, /^event: message_start\n/);
-    const events = sseData(r.text) as any[];
+    const events = anthropicStream(r.text);
     const types = events.map((e) => e.type);
     assert.deepEqual(types, [
       'message_start', 'content_block_start', 'ping',
       'content_block_delta', 'content_block_delta', 'content_block_delta',
       'content_block_stop', 'message_delta', 'message_delta', 'message_stop',
     ]);
-    assert.deepEqual(events[0].message.usage, { input_tokens: 0, output_tokens: 0 });
-    assert.equal(events.filter((e) => e.type === 'content_block_delta').map((e) => e.delta.text).join(''), simContent(3));
+    assert.deepEqual(events[0]?.message?.usage, { input_tokens: 0, output_tokens: 0 });
+    assert.equal(events.filter((e) => e.type === 'content_block_delta').map((e) => e.delta?.text).join(''), simContent(3));
     const deltas = events.filter((e) => e.type === 'message_delta');
-    assert.equal(deltas[0].usage.output_tokens, 5);
-    assert.equal(deltas[0].delta.stop_reason, null);
-    assert.deepEqual(deltas[1].usage, { input_tokens: prompt, output_tokens: 10, cache_read_input_tokens: 1, cache_creation_input_tokens: 2 });
-    assert.equal(deltas[1].delta.stop_reason, 'end_turn');
+    assert.equal(deltas[0]?.usage?.output_tokens, 5);
+    assert.equal(deltas[0]?.delta?.stop_reason, null);
+    assert.deepEqual(deltas[1]?.usage, { input_tokens: prompt, output_tokens: 10, cache_read_input_tokens: 1, cache_creation_input_tokens: 2 });
+    assert.equal(deltas[1]?.delta?.stop_reason, 'end_turn');
     // Summing the deltas would over-count: the last one alone is the total.
-    assert.notEqual(deltas.reduce((n, d) => n + d.usage.output_tokens, 0), 10);
+    assert.notEqual(deltas.reduce((n, d) => n + (d.usage?.output_tokens ?? 0), 0), 10);
   });
 
   it('Anthropic streaming with two chunks sends one message_delta; streamUsage none reports zeros', async () => {
     sim.setScenario({ streamChunks: 2, streamUsage: 'none' });
-    const events = sseData((await post(`${sim.anthropicBaseUrl}/v1/messages`, { model: 'm', messages: MESSAGES, stream: true })).text) as any[];
+    const events = anthropicStream((await post(`${sim.anthropicBaseUrl}/v1/messages`, { model: 'm', messages: MESSAGES, stream: true })).text);
     const deltas = events.filter((e) => e.type === 'message_delta');
     assert.equal(deltas.length, 1);
-    assert.deepEqual(deltas[0].usage, { input_tokens: 0, output_tokens: 0 });
+    assert.deepEqual(deltas[0]?.usage, { input_tokens: 0, output_tokens: 0 });
   });
 
   it('count_tokens and models', async () => {
