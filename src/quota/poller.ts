@@ -153,9 +153,11 @@ export class QuotaPoller {
   /** One poll; a call while one is running joins it. Never throws. */
   pollOnce(): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    this.inFlight ??= this.poll().finally(() => {
-      this.inFlight = undefined;
-    });
+    this.inFlight ??= this.poll()
+      .catch((err: unknown) => this.log.error({ reason: errorCode(err) }, 'quota poll crashed'))
+      .finally(() => {
+        this.inFlight = undefined;
+      });
     return this.inFlight;
   }
 
