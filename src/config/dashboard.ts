@@ -33,7 +33,8 @@ export interface DashboardConfig {
 }
 
 export function readDashboardConfig(env: NodeJS.ProcessEnv = process.env): DashboardConfig {
-  const raw = readEnv(dashboardEnvShape, env);
+  // Every key present (undefined when unset), so each field applies its default.
+  const raw = readEnv(dashboardEnvShape, Object.fromEntries(Object.keys(dashboardEnvShape).map((k) => [k, env[k]])));
   let prometheusUrl: string | undefined;
   if (raw.PROMETHEUS_URL !== undefined) {
     prometheusUrl = readEnv({ PROMETHEUS_URL: httpUrl('') }, { PROMETHEUS_URL: raw.PROMETHEUS_URL }).PROMETHEUS_URL;
