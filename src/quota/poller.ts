@@ -176,6 +176,7 @@ export class QuotaPoller {
         }
         view.windows.push(w);
       }
+      // /metrics shows the same age as the last /health or /quota read, not only the last poll's
       this.metrics.zai_proxy_quota_sample_age_seconds.set(view.sampleAgeSeconds);
     }
     if (this.lastPoll) view.lastPoll = { at: new Date(this.lastPoll.atMs).toISOString(), result: this.lastPoll.result };
