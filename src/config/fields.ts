@@ -25,7 +25,7 @@ export function parseDurationMs(raw: string): number | undefined {
 const unset = (v: unknown) => v === undefined || (typeof v === 'string' && v.trim() === '');
 
 function field<T>(def: T, parse: (raw: string) => T | undefined, expected: string) {
-  return z.unknown().transform((v, ctx): T => {
+  return z.unknown().optional().transform((v, ctx): T => {
     if (unset(v)) return def;
     const parsed = parse(String(v));
     if (parsed === undefined) {
@@ -39,7 +39,7 @@ function field<T>(def: T, parse: (raw: string) => T | undefined, expected: strin
 export const str = (def: string) => field(def, (s) => s.trim(), 'a string');
 
 export const optionalStr = () =>
-  z.unknown().transform((v): string | undefined => (unset(v) ? undefined : String(v).trim()));
+  z.unknown().optional().transform((v): string | undefined => (unset(v) ? undefined : String(v).trim()));
 
 export const int = (def: number, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}) =>
   field(
@@ -108,7 +108,7 @@ export const httpUrl = (def: string) =>
   );
 
 export const list = () =>
-  z.unknown().transform((v): string[] =>
+  z.unknown().optional().transform((v): string[] =>
     unset(v)
       ? []
       : String(v)
