@@ -123,7 +123,7 @@ export function startTraffic(o: TrafficOptions): Traffic {
       try {
         const res = await doFetch(url, { ...init, signal: controller.signal });
         // Drain the body (streams included) so the proxy sees a complete exchange.
-        if (res.body) for await (const _chunk of res.body) void _chunk;
+        await res.arrayBuffer();
         counts.finished += 1;
       } catch {
         counts.failed += 1;

@@ -56,7 +56,7 @@ export function VariantStrip(props: {
         const reported = [...props.staleTargets.values()].some((e) => e.variants.includes(v));
         const stale = reported || isStale(snap?.ts ?? null, now, props.scrapeIntervalS);
         return (
-          <li key={v} className={`variant-state${stale ? ' is-stale' : ''}`} data-variant-state={v} data-stale={stale ? 'true' : 'false'}>
+          <li key={v} className={`variant-state${stale ? ' is-stale' : ''}`} data-variant-state={v} data-stale={stale ? 'true' : 'false'} data-last-ts={snap?.ts ?? 0}>
             <span className={`variant-chip vi-${Math.min(i, 1)}`}>{v}</span>
             {snap?.build ? <span className="muted">{snap.build.version}</span> : null}
             {stale ? (

@@ -2,7 +2,7 @@
 // (The pragma lets the repository's tsx loader, whose tsconfig has no JSX setting, run these files in tests.)
 import { useEffect, useMemo, useRef } from 'react';
 import uPlot from 'uplot';
-import { formatDateTime } from '../format/format.js';
+import { formatCompact, formatDateTime, formatTimeTick } from '../format/format.js';
 import { type PlotData, isEmptyPlot, lastValue } from '../data/series.js';
 import { type Palette, seriesColor } from '../theme/palette.js';
 
@@ -20,6 +20,10 @@ export interface TimeChartProps {
   readonly emptyText: string;
   /** Fix the y axis at 0..1 (ratios) instead of auto-ranging. */
   readonly ratioAxis?: boolean;
+  /** Axis tick labels; compact and unitless by default. */
+  readonly axisFormat?: (v: number) => string;
+  /** The x extent in seconds (the selected range), so where the data sits in the range is visible. */
+  readonly xRange?: readonly [number, number] | null;
 }
 
 const DASH_CANARY = [6, 4];
@@ -32,13 +36,13 @@ const DASH_LIMIT = [2, 3];
  * rendered on the server in tests, and names the variant instead of relying on colour.
  */
 export function TimeChart(props: TimeChartProps) {
-  const { data, palette, overlaid, variants, format, height = 160, ratioAxis = false } = props;
+  const { data, palette, overlaid, variants, format, height = 160, ratioAxis = false, axisFormat = formatCompact, xRange = null } = props;
   const host = useRef<HTMLDivElement>(null);
   const readout = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   // The hover hook is installed once per plot; it reads the newest labels and formatter from here.
-  const latest = useRef({ data, format });
-  latest.current = { data, format };
+  const latest = useRef({ data, format, xRange, axisFormat });
+  latest.current = { data, format, xRange, axisFormat };
   const empty = isEmptyPlot(data);
 
   // The shape: which series exist and how they look. Values are not part of it.
@@ -63,15 +67,31 @@ export function TimeChart(props: TimeChartProps) {
       height,
       legend: { show: false },
       cursor: { drag: { x: false, y: false }, points: { size: 6 } },
-      scales: { x: { time: true }, y: ratioAxis ? { range: [0, 1] } : { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } },
+      scales: {
+        x: {
+          time: true,
+          range: (_u, min, max) => {
+            const r = latest.current.xRange;
+            return r ? [Math.min(r[0], min), Math.max(r[1], max)] : [min, max];
+          },
+        },
+        y: ratioAxis ? { range: [0, 1] } : { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } },
       axes: [
-        { stroke: palette.axis, grid: { stroke: palette.grid, width: 1 }, ticks: { stroke: palette.grid } },
         {
           stroke: palette.axis,
           grid: { stroke: palette.grid, width: 1 },
           ticks: { stroke: palette.grid },
-          size: 56,
-          values: (_u, splits) => splits.map((v) => format(v)),
+          values: (u, splits) => {
+            const span = ((u.scales.x.max ?? 0) - (u.scales.x.min ?? 0)) * 1000;
+            return splits.map((s) => formatTimeTick(s * 1000, span));
+          },
+        },
+        {
+          stroke: palette.axis,
+          grid: { stroke: palette.grid, width: 1 },
+          ticks: { stroke: palette.grid },
+          size: 48,
+          values: (_u, splits) => splits.map((v) => (ratioAxis ? `${Math.round(v * 100)}%` : latest.current.axisFormat(v))),
         },
       ],
       series: [

@@ -142,3 +142,23 @@ export function formatSpan(ms: number): string {
   if (s < 86_400) return `${Math.round((s / 3600) * 10) / 10}h`;
   return `${Math.round((s / 86_400) * 10) / 10}d`;
 }
+
+/** Axis ticks: short, unitless (the unit is in the chart's title and legend): "0", "0.25", "3.5", "40", "1.2k", "3M". */
+export function formatCompact(v: Maybe): string {
+  if (missing(v)) return DASH;
+  const abs = Math.abs(v);
+  const trim = (s: string) => s.replace(/\.0+$|(\.\d*?)0+$/, '$1');
+  if (abs >= 1e9) return `${trim((v / 1e9).toFixed(1))}B`;
+  if (abs >= 1e6) return `${trim((v / 1e6).toFixed(1))}M`;
+  if (abs >= 1e3) return `${trim((v / 1e3).toFixed(1))}k`;
+  if (abs >= 10 || abs === 0) return Math.round(v).toString();
+  if (abs >= 1) return trim(v.toFixed(1));
+  return trim(v.toFixed(2));
+}
+
+/** Time-axis ticks: "14:05" within two days, "Nov 27" beyond, so 7d-90d axes are not a wall of clock times. */
+export function formatTimeTick(ms: number, spanMs: number): string {
+  const d = new Date(ms);
+  if (spanMs > 2 * 86_400_000) return `${MONTHS[d.getMonth()]} ${d.getDate()}`;
+  return `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+}

@@ -3,7 +3,7 @@ import { memo } from 'react';
 import { TOKEN_DIRECTIONS } from '../../../src/dashboard/model.js';
 import type { SeriesDef } from '../data/series.js';
 import { projectedPerDay } from '../data/window.js';
-import { formatCurrencyUSD } from '../format/format.js';
+import { formatCompact, formatCurrencyUSD } from '../format/format.js';
 import { TONE } from '../theme/palette.js';
 import { ViewChart } from './chart.js';
 import { Panel, Stat, Stats } from './ui.js';
@@ -53,7 +53,7 @@ export const CostPanel = memo(function CostPanel({ view }: { view: PanelView }) 
         </tbody>
       </table>
       <div className="charts charts-one">
-        <ViewChart view={view} title="Spending pace" defs={PACE} format={(x) => (x === null ? '-' : `${formatCurrencyUSD(x)}/h`)} height={120} emptyText="No priced tokens in this range." />
+        <ViewChart view={view} title="Spending pace" defs={PACE} format={(x) => (x === null ? '-' : `${formatCurrencyUSD(x)}/h`)} axisFormat={(v) => `$${formatCompact(v)}`} height={120} emptyText="No priced tokens in this range." />
       </div>
       <p className="footnote">Tokens × the proxy's price table (peak hours cost double). An estimate, not an invoice.</p>
     </Panel>

@@ -54,8 +54,8 @@ export const LatencyPanel = memo(function LatencyPanel({ view }: { view: PanelVi
         {stat('Proxy overhead p50', 'lat-overhead', (s) => s.overhead_ms.p50, true)}
       </Stats>
       <div className="charts">
-        <ViewChart view={view} title="Request duration and time to first byte" defs={LATENCY} format={fmt} emptyText="No finished requests in this range." />
-        <ViewChart view={view} title="Proxy overhead (budget 0.25 ms at p50)" defs={OVERHEAD} format={fmt} emptyText="No finished requests in this range." />
+        <ViewChart view={view} title="Request duration and time to first byte" defs={LATENCY} format={fmt} axisFormat={fmt} emptyText="No finished requests in this range." />
+        <ViewChart view={view} title="Proxy overhead (budget 0.25 ms at p50)" defs={OVERHEAD} format={fmt} axisFormat={fmt} emptyText="No finished requests in this range." />
       </div>
     </Panel>
   );

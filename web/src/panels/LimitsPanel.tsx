@@ -84,7 +84,7 @@ export const LimitsPanel = memo(function LimitsPanel({ view }: { view: PanelView
       <div className="charts">
         <ViewChart view={view} title="Admitted rate vs inferred ceiling" defs={ADMITTED} format={perS} emptyText="This proxy exports no rate limiter gauges." />
         <ViewChart view={view} title="Concurrency: limit, in flight, queue" defs={CONCURRENCY} format={count} emptyText="This proxy exports no concurrency gauges." />
-        <ViewChart view={view} title="Admission waits" defs={WAITS} format={(v) => formatLatency(v)} emptyText="No request has waited for admission in this range." />
+        <ViewChart view={view} title="Admission waits" defs={WAITS} format={(v) => formatLatency(v)} axisFormat={(v) => formatLatency(v)} emptyText="No request has waited for admission in this range." />
         <ViewChart view={view} title="Rejections by reason" defs={rejectDefs} format={perS} emptyText="No rejections in this range." />
         <ViewChart view={view} title="Z.AI errors by class" defs={zaiDefs} format={perS} emptyText="No Z.AI business errors in this range." />
         <ViewChart view={view} title="Upstream errors and retries" defs={retryDefs} format={perS} emptyText="No upstream errors or retries in this range." />

@@ -2,7 +2,7 @@
 import { memo } from 'react';
 import type { SeriesDef } from '../data/series.js';
 import { ratio } from '../data/window.js';
-import { formatCount, formatRate, formatRatioPercent } from '../format/format.js';
+import { formatCompact, formatCount, formatRate, formatRatioPercent } from '../format/format.js';
 import { ERROR_RATIO_STEPS, THROTTLED_RATIO_STEPS, levelFor } from '../format/thresholds.js';
 import { TONE } from '../theme/palette.js';
 import { ViewChart } from './chart.js';
@@ -51,7 +51,7 @@ export const RequestsPanel = memo(function RequestsPanel({ view }: { view: Panel
       </Stats>
       <div className="charts">
         <ViewChart view={view} title="Rate by status class" defs={BY_CLASS} format={reqS} emptyText="No requests in this range. Send traffic through the proxy." />
-        <ViewChart view={view} title="Error and throttle share" defs={ERRORS} format={pct} emptyText="No requests in this range." />
+        <ViewChart view={view} title="Error and throttle share" defs={ERRORS} format={pct} axisFormat={(v) => `${formatCompact(v * 100)}%`} emptyText="No requests in this range." />
       </div>
     </Panel>
   );

@@ -14,6 +14,7 @@ export function ViewChart(props: {
   allVariants?: boolean;
   ratioAxis?: boolean;
   height?: number;
+  axisFormat?: (v: number) => string;
 }) {
   const { view, defs } = props;
   const variants = props.allVariants ? view.allVariants : view.variants;
@@ -22,8 +23,15 @@ export function ViewChart(props: {
     // defs are module constants or rebuilt with the variant list; the dataset version says when points changed
     [defs, variants.join(','), view.dataset],
   );
+  const xRange = useMemo((): [number, number] | null => {
+    let to = -Infinity;
+    for (const list of view.dataset.byVariant.values()) if (list.length > 0) to = Math.max(to, list[list.length - 1].ts);
+    return Number.isFinite(to) ? [(to - view.rangeMs) / 1000, to / 1000] : null;
+  }, [view.dataset, view.rangeMs]);
   return (
     <TimeChart
+      xRange={xRange}
+      axisFormat={props.axisFormat}
       title={props.title}
       data={data}
       format={props.format}
