@@ -3,7 +3,6 @@ import { useEffect, useMemo, useState } from 'react';
 import type { VariantSnapshot } from '../../../src/dashboard/model.js';
 import type { Api } from '../api/client.js';
 import { RANGES, type RangeKey, sortVariants } from '../data/dataset.js';
-import { formatSpan } from '../format/format.js';
 import type { EventSourceLike } from '../live/feed.js';
 import { BuildPanel } from '../panels/BuildPanel.js';
 import { CostPanel } from '../panels/CostPanel.js';
@@ -73,7 +72,7 @@ export function App(props: AppProps) {
         palette,
         nowMs: Date.now(),
         rangeMs: d.dataset.rangeMs,
-        rangeLabel: `the last ${formatSpan(d.dataset.rangeMs)}`,
+        rangeLabel: `the last ${d.dataset.range}`,
       }),
     // shown/known are derived from the same inputs; joining keeps the memo stable across renders
     [d.dataset, shown.join(','), known.join(','), latestMerged, palette],
@@ -124,7 +123,7 @@ export function App(props: AppProps) {
             ))}
           </fieldset>
           <button type="button" className="icon-button" aria-pressed={d.paused} data-action="pause" onClick={() => d.setPaused(!d.paused)}>
-            <span aria-hidden="true">{d.paused ? '\u25B6' : '\u23F8'}</span> {d.paused ? 'Resume' : 'Pause'}
+            <span aria-hidden="true">{d.paused ? '\u25B6' : '\u275A\u275A'}</span> {d.paused ? 'Resume' : 'Pause'}
           </button>
           <button
             type="button"

@@ -11,7 +11,7 @@ export function ConnectionPill(props: { state: ConnectionState; paused: boolean;
   if (state.kind === 'open') {
     return props.paused ? (
       <span className="pill pill-paused" data-connection="paused" role="status">
-        <span aria-hidden="true">{'\u23F8'}</span> Paused{props.held > 0 ? ` \u00B7 ${props.held} update${props.held === 1 ? '' : 's'} held` : ''}
+        <span aria-hidden="true">{'\u275A\u275A'}</span> Paused{props.held > 0 ? ` \u00B7 ${props.held} update${props.held === 1 ? '' : 's'} held` : ''}
       </span>
     ) : (
       <span className="pill pill-live" data-connection="live" role="status">

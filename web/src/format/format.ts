@@ -71,7 +71,7 @@ export function formatBytes(v: Maybe): string {
 export function formatCurrencyUSD(v: Maybe): string {
   if (missing(v)) return DASH;
   if (v > 0 && v < 0.01) return `$${v.toFixed(4)}`;
-  if (Math.abs(v) >= 10_000) return `$${Math.round(v).toLocaleString('en-US')}`;
+  if (Math.abs(v) >= 1000) return `$${Math.round(v).toLocaleString('en-US')}`;
   return `$${v.toFixed(2)}`;
 }
 

@@ -1,0 +1,129 @@
+/** @jsxRuntime automatic */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { ReactElement } from 'react';
+import { renderToStaticMarkup } from 'react-dom/server';
+import type { MetricsResponse, VariantSnapshot } from '../../src/dashboard/model.js';
+import { ClockContext } from '../../web/src/app/clock.js';
+import { appendSnapshot, datasetFromHistory, type Dataset } from '../../web/src/data/dataset.js';
+import { projectedPerDay, windowTotals } from '../../web/src/data/window.js';
+import { CostPanel } from '../../web/src/panels/CostPanel.js';
+import { LatencyPanel } from '../../web/src/panels/LatencyPanel.js';
+import { QuotaPanel } from '../../web/src/panels/QuotaPanel.js';
+import { RequestsPanel } from '../../web/src/panels/RequestsPanel.js';
+import { TokensPanel } from '../../web/src/panels/TokensPanel.js';
+import { buildView, type PanelView } from '../../web/src/panels/view.js';
+import { paletteFor } from '../../web/src/theme/palette.js';
+
+const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
+const q = (p50: number | null) => ({ p50, p90: p50, p95: p50, p99: p50 });
+
+/** A snapshot with every field of the wire model, overridable where a test cares. */
+function snap(variant: string, ts: number, o: { tokensIn?: number; tokensOut?: number; cost?: number; requests?: number; errors5xx?: number; p50?: number | null; quota?: VariantSnapshot['quota'] } = {}): VariantSnapshot {
+  const window_s = 60;
+  const reqs = o.requests ?? 60;
+  const e5 = o.errors5xx ?? 0;
+  return {
+    ts, variant, window_s,
+    requests: { rate: reqs / window_s, by_class: { '1xx': 0, '2xx': (reqs - e5) / window_s, '3xx': 0, '4xx': 0, '5xx': e5 / window_s }, by_code: { '200': (reqs - e5) / window_s }, window: reqs, lifetime: 1000, error_ratio: reqs ? e5 / reqs : null, throttled_ratio: 0, client_disconnect_rate: 0 },
+    latency_ms: q(o.p50 === undefined ? 120 : o.p50), ttfb_ms: q(40), overhead_ms: q(0.2),
+    tokens: {
+      rate: { input: (o.tokensIn ?? 6000) / window_s, output: (o.tokensOut ?? 3000) / window_s, cache_read: 0, cache_write: 0 },
+      window: { input: o.tokensIn ?? 6000, output: o.tokensOut ?? 3000, cache_read: 0, cache_write: 0 },
+      lifetime: { input: 1e6, output: 5e5, cache_read: 0, cache_write: 0 },
+      output_input_ratio: 0.5, throughput_output: { p90: 80, p99: 120 }, throughput_input: { p90: 2000, p99: 4000 }, usage_source_rate: { reported: 1 },
+    },
+    cost_usd: { window: o.cost ?? 0.01, window_by_direction: { input: (o.cost ?? 0.01) * 0.4, output: (o.cost ?? 0.01) * 0.6, cache_read: 0, cache_write: 0 }, per_hour: (o.cost ?? 0.01) * 60, lifetime: 5 },
+    limiter: { rate_rps: 10, ceiling_rps: 12, concurrency_limit: 8, queue_depth: 0, wait_ms: q(1), waits_rate: 1, rejection_rate: 0, rejections_by_reason: {}, adjustments_window: {} },
+    errors: { upstream_rate: 0, upstream_by_type: {}, zai_by_class: {}, zai_by_code: {}, retry_rate: 0, retries_by_reason: {} },
+    workers: { in_flight: 2, max_workers: 10, utilization: 0.2 },
+    quota: o.quota === undefined ? null : o.quota,
+    build: { version: variant === 'stable' ? '0.1.0' : '0.2.0', commit: 'abc1234', build_time: '2026-11-27T00:00:00Z' },
+    scrape: { up: true, duration_ms: 5, last_success_ms: ts, targets: 1, targets_up: 1, series: 100 },
+  };
+}
+
+function history(points: VariantSnapshot[], range = '1h'): MetricsResponse {
+  return { range, range_ms: 3_600_000, from_ms: NOW - 3_600_000, to_ms: NOW, resolution: '1m', step_ms: 60_000, variant: 'all', points };
+}
+
+function view(ds: Dataset, variants: string[]): PanelView {
+  const latest = new Map<string, VariantSnapshot>();
+  for (const [v, list] of ds.byVariant) latest.set(v, list[list.length - 1]);
+  return buildView({ dataset: ds, variants, overlaid: variants.length > 1, allVariants: [...ds.byVariant.keys()], latest, palette: paletteFor('dark'), nowMs: NOW, rangeMs: ds.rangeMs, rangeLabel: 'the last 1h' });
+}
+
+const render = (el: ReactElement) => renderToStaticMarkup(<ClockContext.Provider value={() => NOW}>{el}</ClockContext.Provider>);
+const text = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+
+describe('range totals', () => {
+  test('sum each point window, project cost per day from the covered time', () => {
+    const pts = [snap('stable', NOW - 120_000, { cost: 0.5 }), snap('stable', NOW - 60_000, { cost: 0.25 })];
+    const t = windowTotals(pts);
+    assert.equal(t.tokens.input, 12_000);
+    assert.equal(t.tokensTotal, 18_000);
+    assert.equal(t.costUsd, 0.75);
+    assert.equal(t.coveredS, 120);
+    assert.equal(projectedPerDay(t), 0.75 * 720);
+    assert.equal(projectedPerDay(windowTotals([])), null);
+  });
+  test('a live snapshot inside the newest history bucket is not counted twice; later ones are appended', () => {
+    const ds = datasetFromHistory('1h', history([snap('stable', NOW - 60_000)]));
+    assert.equal(appendSnapshot(ds, snap('stable', NOW - 30_000), NOW), ds);
+    const next = appendSnapshot(ds, snap('stable', NOW), NOW);
+    assert.equal(next.byVariant.get('stable')!.length, 2);
+    assert.equal(next.version, ds.version + 1);
+  });
+});
+
+describe('panels', () => {
+  test('tokens show range totals with threshold words, not colour alone', () => {
+    const ds = datasetFromHistory('1h', history([snap('stable', NOW - 120_000, { tokensIn: 20_000, tokensOut: 10_000 }), snap('stable', NOW - 60_000, { tokensIn: 10_000, tokensOut: 20_000 })]));
+    const out = text(render(<TokensPanel view={view(ds, ['stable'])} />));
+    assert.match(out, /Total 60\.0k ▲ elevated/);
+    assert.match(out, /Input 30\.0k ▲ elevated/);
+    assert.match(out, /Output 30\.0k ▲ elevated/);
+    assert.match(out, /Output \/ input 1\.00×/);
+    assert.match(out, /Token rate by variant/);
+  });
+  test('compare mode shows both variants and the delta readout', () => {
+    const ds = datasetFromHistory('1h', history([snap('stable', NOW - 60_000, { p50: 100 }), snap('canary', NOW - 60_000, { p50: 150 })]));
+    const html = render(<LatencyPanel view={view(ds, ['stable', 'canary'])} />);
+    const out = text(html);
+    assert.match(out, /p50 stable 100ms canary 150ms ▲ canary vs stable: \+50% \(worse\)/);
+    assert.match(html, /data-series-key="p50:canary"/);
+    assert.doesNotMatch(text(render(<LatencyPanel view={view(ds, ['canary'])} />)), /vs stable/);
+  });
+  test('requests: error share from the range, and a plain sentence when there were none', () => {
+    const ds = datasetFromHistory('1h', history([snap('stable', NOW - 60_000, { requests: 100, errors5xx: 6 })]));
+    assert.match(text(render(<RequestsPanel view={view(ds, ['stable'])} />)), /Error rate \(5xx\) 6\.0% ✖ critical/);
+    const none = datasetFromHistory('1h', history([snap('stable', NOW - 60_000, { requests: 0 })]));
+    assert.match(text(render(<RequestsPanel view={view(none, ['stable'])} />)), /Error rate \(5xx\) no requests/);
+  });
+  test('cost over the range, projected per day and by direction, summed per variant', () => {
+    const ds = datasetFromHistory('1h', history([snap('stable', NOW - 120_000, { cost: 2 }), snap('stable', NOW - 60_000, { cost: 6 }), snap('canary', NOW - 60_000, { cost: 9.5 })]));
+    const out = text(render(<CostPanel view={view(ds, ['stable', 'canary'])} />));
+    assert.match(out, /Spent \(the last 1h\) stable \$8\.00 canary \$9\.50/);
+    assert.match(out, /Projected per day stable \$5,760 canary \$13,680/);
+    assert.match(out, /Input \$3\.20 \$3\.80/);
+  });
+  test('quota: used fraction with level word, reset countdown, sample age and staleness', () => {
+    const quota = { windows: { five_hour: { limit_type: 'credit_limit', usage_ratio: 0.92, remaining_ratio: 0.08, reset_ms: NOW + 90 * 60_000 }, weekly: { limit_type: 'credit_limit', usage_ratio: 0.12, remaining_ratio: 0.88, reset_ms: null } }, sample_age_s: 42, poll_rate: {} };
+    const ds = datasetFromHistory('1h', history([snap('stable', NOW - 60_000, { quota })]));
+    const out = text(render(<QuotaPanel view={view(ds, ['stable'])} />));
+    assert.match(out, /5-hour 92% used ✖ critical resets in 1h 30m credit limit/);
+    assert.match(out, /Weekly 12% used ● normal no reset advertised/);
+    assert.match(out, /sample 42s old/);
+    assert.doesNotMatch(out, /stale/);
+    const old = datasetFromHistory('1h', history([snap('stable', NOW - 60_000, { quota: { ...quota, sample_age_s: 20 * 60 } })]));
+    assert.match(text(render(<QuotaPanel view={view(old, ['stable'])} />)), /sample 20m old ⚠ stale/);
+    const none = datasetFromHistory('1h', history([snap('stable', NOW - 60_000)]));
+    assert.match(text(render(<QuotaPanel view={view(none, ['stable'])} />)), /stable : no quota telemetry/);
+  });
+  test('a chart with nothing to draw says so instead of a flat line', () => {
+    const ds = datasetFromHistory('1h', history([snap('stable', NOW - 60_000)]));
+    assert.match(text(render(<TokensPanel view={view(ds, ['stable'])} />)), /Token rate by direction/);
+    const empty = datasetFromHistory('1h', history([]));
+    assert.match(text(render(<RequestsPanel view={view(empty, [])} />)), /No requests in this range\. Send traffic through the proxy\./);
+  });
+});
