@@ -194,7 +194,7 @@ describe('dashboard UI against the demo', { skip: chromiumBin.skip }, () => {
         reached = (await phone.evaluate(`document.activeElement?.hasAttribute('data-range-option') === true`)) as boolean;
       }
       assert.ok(reached, 'a range button is reachable by keyboard');
-      await phone.screenshot({ path: join(artifacts, 'dashboard-phone.png'), fullPage: true });
+      await phone.screenshot({ path: join(artifacts, 'dashboard-phone.png'), fullPage: false });
     } finally {
       await phone.close();
     }
