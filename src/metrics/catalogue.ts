@@ -68,6 +68,8 @@ export const CATALOGUE = {
 } as const;
 
 export type MetricName = keyof typeof CATALOGUE;
+
+const DUPLICATE_GAUGE_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 type Catalogue = typeof CATALOGUE;
 type LabelsOf<N extends MetricName> = Catalogue[N]['labels'][number];
 type MetricOf<N extends MetricName> = Catalogue[N]['kind'] extends 'counter'
@@ -98,6 +100,11 @@ export function createMetrics(variant: string, { processMetrics = true } = {}): 
           ? new client.Gauge(common)
           : new client.Histogram({ ...common, buckets: [...s.buckets!] });
   }
-  if (processMetrics) client.collectDefaultMetrics({ register: registry });
+  if (processMetrics) {
+    client.collectDefaultMetrics({ register: registry });
+    // prom-client also exports these totals as gauges named *_total, which promtool flags;
+    // the same numbers remain available per type in nodejs_active_{handles,requests,resources}.
+    for (const name of DUPLICATE_GAUGE_TOTALS) registry.removeSingleMetric(name);
+  }
   return metrics as Metrics;
 }

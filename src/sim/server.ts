@@ -93,10 +93,14 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const setScenario = (patch: Partial<SimScenario>, unset: (keyof SimScenario)[] = []) => {
     const parsed = parseScenarioPatch(patch);
     scenario = mergeScenario(scenario, parsed.set, [...parsed.unset, ...unset]);
+    // Ungating lets held streams finish and forgets spare credits, so no release leaks into
+    // the next gated test.
+    if (scenario.gateChunks !== true) gate.drain();
   };
   const resetScenario = () => {
     scenario = mergeScenario({}, initial);
     ceiling.reset();
+    if (scenario.gateChunks !== true) gate.drain();
   };
 
   function sendError(res: ServerResponse, status: number, code: number, message: string, extra?: Record<string, string>): void {
