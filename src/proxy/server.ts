@@ -8,8 +8,7 @@ import { ModelLabels } from '../metrics/labels.js';
 import { loadPriceTable } from '../accounting/pricing.js';
 import { UsageRecorder } from '../accounting/recorder.js';
 import { Admission } from '../limits/admission.js';
-import { QuotaPoller } from '../quota/poller.js';
-import { QuotaPacer } from '../quota/pacing.js';
+import { clearQuotaSampleAge, connectPacing, DEFAULT_PACING_FLOOR_RPS, QuotaPacer, QuotaPoller, quotaPollerOptionsFrom } from '../quota/index.js';
 import { Accountant } from './accountant.js';
 import { draining, ProxyError } from './errors.js';
 import { Forwarder, RequestState, type Upstream } from './forward.js';
@@ -74,29 +73,12 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Pr
     : undefined;
   await admission?.start();
 
-  let poller: QuotaPoller | undefined;
-  let pacer: QuotaPacer | undefined;
-  if (env.QUOTA_POLL_ENABLED && env.ZAI_API_KEY) {
-    poller = new QuotaPoller(
-      {
-        baseUrl: env.ZAI_QUOTA_BASE_URL,
-        apiKey: env.ZAI_API_KEY,
-        intervalMs: env.QUOTA_POLL_INTERVAL,
-        timeoutMs: env.QUOTA_POLL_TIMEOUT,
-        staleAfterMs: env.QUOTA_STALE_AFTER,
-      },
-      metrics,
-      log.child({ component: 'quota' }),
-    );
-    if (env.QUOTA_PACING && admission) {
-      pacer = new QuotaPacer(admission, { floorRps: Math.min(env.RATE_LIMIT_MIN, 0.2) });
-      const p = pacer;
-      poller.onSample((s) => p.onSample(s));
-    }
-    poller.start();
-  } else if (env.QUOTA_POLL_ENABLED) {
-    log.warn('QUOTA_POLL_ENABLED is set but ZAI_API_KEY is not: the quota poller needs the operator key and stays off');
-  }
+  const pollerOptions = quotaPollerOptionsFrom(env);
+  const poller = pollerOptions ? new QuotaPoller(pollerOptions, metrics, log.child({ component: 'quota' })) : undefined;
+  const pacer = env.QUOTA_PACING && admission ? new QuotaPacer(admission, { floorRps: DEFAULT_PACING_FLOOR_RPS }) : undefined;
+  if (poller && pacer) connectPacing(poller, pacer);
+  if (!poller) clearQuotaSampleAge(metrics);
+  poller?.start();
 
   const requestMetrics = new RequestMetrics(metrics, log);
   const accountant = new Accountant(
@@ -116,7 +98,7 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Pr
       headersTimeoutMs: env.UPSTREAM_HEADERS_TIMEOUT,
       bodyTimeoutMs: env.UPSTREAM_BODY_TIMEOUT,
       admission,
-      onQuotaExhausted: pacer ? (resetAtMs) => pacer!.onQuotaExhausted(resetAtMs) : undefined,
+      onQuotaExhausted: pacer ? (resetAtMs) => pacer.onQuotaExhausted(resetAtMs) : undefined,
     },
     requestMetrics,
     accountant,
