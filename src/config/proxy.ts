@@ -29,6 +29,11 @@ export const proxyEnvShape = {
   PRICING_JSON: optionalStr(),
 
   MAX_RETRIES: int(3, { min: 0, max: 20 }),
+  /**
+   * First step of the retry backoff (doubled per retry, equal jitter; 1302 uses a quarter).
+   * Tests and simulators shorten it; production keeps the default.
+   */
+  RETRY_BASE_DELAY: duration(1_000, { minMs: 1 }),
   MAX_WORKERS: int(10, { min: 1 }),
   QUEUE_TIMEOUT: duration(30_000),
   QUEUE_MAX: int(1000, { min: 0 }),

@@ -28,6 +28,8 @@ export interface ForwarderOptions {
   clientKeys: ReadonlySet<string>;
   maxBodyBytes: number;
   maxRetries: number;
+  /** First backoff step (RETRY_BASE_DELAY); see retryDelayMs. */
+  retryBaseDelayMs?: number;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
   admission: Admission | undefined;
@@ -132,6 +134,7 @@ export class Forwarder {
     const path = upstream.basePath + route.upstreamPath + search;
     const bucket = clientBucket(presented ?? req.socket.remoteAddress ?? '');
     const exchange: Exchange = { route, requestJson, st };
+    const deadline = clientDeadline(req.headers, st.startedAt);
 
     for (let attempt = 0; ; attempt++) {
       st.attempts = attempt + 1;
@@ -155,16 +158,21 @@ export class Forwarder {
 
       this.metrics.upstreamError(failure.errorType);
       if (!failure.retryable || attempt >= this.opts.maxRetries) return failure.send();
-      this.metrics.retry(failure.retryReason);
-      const delay = retryDelayMs(attempt + 1, { class: failure.cls, retryAfterMs: failure.retryAfterMs }, this.random);
+      const delay = retryDelayMs(attempt + 1, { class: failure.cls, retryAfterMs: failure.retryAfterMs }, this.random, { baseMs: this.opts.retryBaseDelayMs });
+      // A retry that cannot start before the client gives up only turns a clear answer into a
+      // timeout on its side: relay what the upstream said instead.
+      if (performance.now() + delay > deadline) return failure.send();
       const sleptFrom = performance.now();
       try {
         await sleep(delay, undefined, { signal: abort.signal });
       } catch {
-        return; // client went away during backoff
+        this.log.debug({ route: route.label, attempts: st.attempts }, 'client left during retry backoff; no further attempt');
+        return;
       } finally {
         st.waitMs += performance.now() - sleptFrom;
       }
+      // Counted here, not before the pause: the metric is retries actually made.
+      this.metrics.retry(failure.retryReason);
     }
   }
 
@@ -358,6 +366,19 @@ function admissionMessage(reason: AdmissionRejected['reason']): string {
     default:
       return 'The proxy is at capacity (admission queue full); retry after the time in Retry-After.';
   }
+}
+
+/**
+ * How long the client is willing to wait, on the performance.now() clock. The OpenAI and
+ * Anthropic SDKs announce their timeout in `x-stainless-timeout` (seconds); without it there
+ * is no deadline beyond the client's own disconnect.
+ */
+export function clientDeadline(headers: IncomingMessage['headers'], startedAt: number): number {
+  const raw = headers['x-stainless-timeout'];
+  const text = (Array.isArray(raw) ? raw[0] : raw)?.trim();
+  if (text === undefined || !/^\d+(\.\d+)?$/.test(text)) return Infinity;
+  const seconds = Number(text);
+  return seconds > 0 ? startedAt + seconds * 1000 : Infinity;
 }
 
 function parseJsonBody(req: IncomingMessage, body: Buffer): unknown {

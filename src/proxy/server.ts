@@ -95,6 +95,7 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Pr
       clientKeys: new Set(env.PROXY_API_KEYS),
       maxBodyBytes: env.MAX_BODY_BYTES,
       maxRetries: env.MAX_RETRIES,
+      retryBaseDelayMs: env.RETRY_BASE_DELAY,
       headersTimeoutMs: env.UPSTREAM_HEADERS_TIMEOUT,
       bodyTimeoutMs: env.UPSTREAM_BODY_TIMEOUT,
       admission,
