@@ -59,13 +59,51 @@ export const totalTokens = (u: TokenUsage) => u.input + u.output + u.cacheRead +
  * that really consumed nothing has nothing to count, so the caller may estimate instead.
  */
 export function usageFromResponseBody(dialect: Dialect, body: Buffer): TokenUsage | undefined {
-  let parsed: unknown;
+  // The proxy reads every non-streaming answer: parse only the `usage` object when it can be
+  // found cheaply (it is the last top-level key in both APIs), the whole body otherwise.
+  const at = body.lastIndexOf('"usage"');
+  if (at < 0) return undefined;
+  let start = 0;
+  while (isSpace(body[start])) start++;
+  if (body[start] !== 0x7b) return undefined; // not a JSON object
+  let usageJson: unknown;
+  const slice = objectAfterKey(body, at + 7);
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    usageJson = slice !== undefined ? JSON.parse(slice) : undefined;
   } catch {
-    return undefined;
+    usageJson = undefined;
   }
-  if (!isObject(parsed)) return undefined;
-  const usage = usageFromObject(dialect, parsed.usage);
+  if (usageJson === undefined) {
+    try {
+      const parsed: unknown = JSON.parse(body.toString('utf8'));
+      usageJson = isObject(parsed) ? parsed.usage : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  const usage = usageFromObject(dialect, usageJson);
   return usage && totalTokens(usage) > 0 ? usage : undefined;
+}
+
+const isSpace = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/** The text of the JSON object that follows `:` at `from`, or undefined when there is none. */
+function objectAfterKey(body: Buffer, from: number): string | undefined {
+  let i = from;
+  while (isSpace(body[i])) i++;
+  if (body[i++] !== 0x3a) return undefined;
+  while (isSpace(body[i])) i++;
+  if (body[i] !== 0x7b) return undefined;
+  let depth = 0;
+  let inString = false;
+  for (let j = i; j < body.length; j++) {
+    const c = body[j];
+    if (inString) {
+      if (c === 0x5c) j++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b) depth++;
+    else if (c === 0x7d && --depth === 0) return body.toString('utf8', i, j + 1);
+  }
+  return undefined;
 }

@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import { FastCounter, FastHistogram } from './fast.js';
 
 /**
  * The metric catalogue (../shared/METRICS.md): names, types, label names and buckets are a
@@ -73,10 +74,10 @@ const DUPLICATE_GAUGE_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_re
 type Catalogue = typeof CATALOGUE;
 type LabelsOf<N extends MetricName> = Catalogue[N]['labels'][number];
 type MetricOf<N extends MetricName> = Catalogue[N]['kind'] extends 'counter'
-  ? client.Counter<LabelsOf<N>>
+  ? FastCounter
   : Catalogue[N]['kind'] extends 'gauge'
     ? client.Gauge<LabelsOf<N>>
-    : client.Histogram<LabelsOf<N>>;
+    : FastHistogram;
 
 export type Metrics = { readonly [N in MetricName]: MetricOf<N> } & {
   readonly registry: client.Registry;
@@ -92,13 +93,13 @@ export function createMetrics(variant: string, { processMetrics = true } = {}): 
   registry.setDefaultLabels({ variant });
   const metrics: Record<string, unknown> = { registry, variant };
   for (const [name, s] of Object.entries(CATALOGUE) as [string, Spec][]) {
-    const common = { name, help: s.help, labelNames: [...s.labels], registers: [registry] };
-    metrics[name] =
-      s.kind === 'counter'
-        ? new client.Counter(common)
-        : s.kind === 'gauge'
-          ? new client.Gauge(common)
-          : new client.Histogram({ ...common, buckets: [...s.buckets!] });
+    if (s.kind === 'gauge') {
+      metrics[name] = new client.Gauge({ name, help: s.help, labelNames: [...s.labels], registers: [registry] });
+      continue;
+    }
+    const metric = s.kind === 'counter' ? new FastCounter(name, s.help, s.labels) : new FastHistogram(name, s.help, s.labels, s.buckets!);
+    registry.registerMetric(metric as unknown as client.Metric);
+    metrics[name] = metric;
   }
   if (processMetrics) {
     client.collectDefaultMetrics({ register: registry });

@@ -1,4 +1,4 @@
-import type { Histogram } from 'prom-client';
+import type { FastHistogram } from '../metrics/fast.js';
 import type { Logger } from '../log/logger.js';
 import { estimateTokens, promptText } from '../accounting/estimate.js';
 import { StreamUsageReader } from '../accounting/stream-usage.js';
@@ -29,7 +29,7 @@ export class Accountant {
 
   constructor(
     private readonly recorder: UsageRecorder,
-    private readonly countDuration: Histogram,
+    private readonly countDuration: FastHistogram,
     private readonly models: ModelLabels,
     private readonly estimating: boolean,
     private readonly log: Logger,

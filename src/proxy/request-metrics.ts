@@ -1,4 +1,4 @@
-import type { Counter, Histogram } from 'prom-client';
+import type { CounterChild, HistogramChild } from '../metrics/fast.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import type { UpstreamError } from '../zai/errors.js';
@@ -79,12 +79,12 @@ export class RequestMetrics {
 }
 
 interface RequestChildren {
-  requests: Counter.Internal;
-  duration: Histogram.Internal<string>;
-  requestSize: Histogram.Internal<string>;
-  responseSize: Histogram.Internal<string>;
-  ttfb: Histogram.Internal<string>;
-  overhead: Histogram.Internal<string>;
+  requests: CounterChild;
+  duration: HistogramChild;
+  requestSize: HistogramChild;
+  responseSize: HistogramChild;
+  ttfb: HistogramChild;
+  overhead: HistogramChild;
 }
 
 /** Z.AI codes are four digits; anything else an upstream invents becomes "other". */

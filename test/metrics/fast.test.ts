@@ -1,0 +1,52 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import client from 'prom-client';
+import { FastCounter, FastHistogram } from '../../src/metrics/fast.js';
+import { createMetrics, DURATION_BUCKETS } from '../../src/metrics/catalogue.js';
+
+/** The same observations through prom-client's classes and ours must expose the same text. */
+async function expose(make: (registry: client.Registry, fast: boolean) => void, fast: boolean): Promise<string> {
+  const registry = new client.Registry();
+  registry.setDefaultLabels({ variant: 'canary' });
+  make(registry, fast);
+  return registry.metrics();
+}
+
+describe('fast counters and histograms', () => {
+  it('expose exactly what prom-client would for the same observations', async () => {
+    const scenario = (registry: client.Registry, fast: boolean) => {
+      const labels = ['method', 'path'];
+      const counter = fast ? new FastCounter('x_total', 'help "x"\\', labels) : new client.Counter({ name: 'x_total', help: 'help "x"\\', labelNames: labels, registers: [] });
+      const hist = fast
+        ? new FastHistogram('h_seconds', 'h', labels, DURATION_BUCKETS)
+        : new client.Histogram({ name: 'h_seconds', help: 'h', labelNames: labels, buckets: DURATION_BUCKETS, registers: [] });
+      const bare = fast ? new FastHistogram('b', 'b', [], [1, 2]) : new client.Histogram({ name: 'b', help: 'b', buckets: [1, 2], registers: [] });
+      const plain = fast ? new FastCounter('p_total', 'p', []) : new client.Counter({ name: 'p_total', help: 'p', registers: [] });
+      for (const m of [counter, hist, bare, plain]) registry.registerMetric(m as unknown as client.Metric);
+      counter.labels('POST', '/v1/"x"\n').inc();
+      counter.inc({ method: 'GET', path: '/v1/models' }, 2.5);
+      for (const v of [0.001, 0.005, 0.3, 7, 500]) hist.labels('POST', '/v1/messages').observe(v);
+      hist.observe({ method: 'GET', path: 'other' }, 0.02);
+      bare.observe(1.5);
+      plain.inc();
+    };
+    assert.equal(await expose(scenario, true), await expose(scenario, false));
+  });
+
+  it('refuse what prom-client refuses', () => {
+    const c = new FastCounter('c_total', 'c', ['a']);
+    assert.throws(() => c.labels('x').inc(-1));
+    assert.throws(() => c.inc({ b: 'x' }));
+    const h = new FastHistogram('h', 'h', ['a'], [1]);
+    assert.throws(() => h.labels('x').observe(Number.NaN));
+    assert.throws(() => h.labels('x', 'y'));
+  });
+
+  it('back every counter and histogram of the catalogue, registered once', async () => {
+    const m = createMetrics('stable', { processMetrics: false });
+    assert.ok(m.zai_proxy_requests_total instanceof FastCounter);
+    assert.ok(m.zai_proxy_request_duration_seconds instanceof FastHistogram);
+    m.zai_proxy_requests_total.labels('POST', '/v1/messages', '200').inc();
+    assert.match(await m.registry.metrics(), /zai_proxy_requests_total\{method="POST",path="\/v1\/messages",status_code="200",variant="stable"\} 1/);
+  });
+});
