@@ -182,7 +182,7 @@ describe('POST /admin/reset-rate-limit', () => {
     assert.equal(res.statusCode, 200);
     assert.equal(proxy.admission!.snapshot().concurrencyLimit, 2);
 
-    for (const headers of [{}, { authorization: 'Bearer not-a-key' }, { 'x-api-key': KEY }]) {
+    for (const headers of [{}, { authorization: 'Bearer not-a-key' }, { 'x-api-key': KEY }] as Record<string, string>[]) {
       const denied = await reset(headers);
       const body = JSON.parse(await denied.body.text());
       assert.equal(denied.statusCode, 401, JSON.stringify(Object.keys(headers)));
