@@ -33,8 +33,7 @@ export interface DashboardConfig {
 }
 
 export function readDashboardConfig(env: NodeJS.ProcessEnv = process.env): DashboardConfig {
-  // Every key present (undefined when unset), so each field applies its default.
-  const raw = readEnv(dashboardEnvShape, Object.fromEntries(Object.keys(dashboardEnvShape).map((k) => [k, env[k]])));
+  const raw = readEnv(dashboardEnvShape, env);
   let prometheusUrl: string | undefined;
   if (raw.PROMETHEUS_URL !== undefined) {
     prometheusUrl = readEnv({ PROMETHEUS_URL: httpUrl('') }, { PROMETHEUS_URL: raw.PROMETHEUS_URL }).PROMETHEUS_URL;

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dashboardEnvShape, readDashboardConfig } from '../config/dashboard.js';
-import { proxyEnvShape, readProxyEnv } from '../config/proxy.js';
+import { readDashboardConfig } from '../config/dashboard.js';
+import { readProxyEnv } from '../config/proxy.js';
 import { startDashboard, type RunningDashboard } from '../dashboard/main.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { startProxy, type ProxyServer } from '../proxy/server.js';
@@ -20,14 +20,6 @@ import { startTraffic, type Traffic } from './traffic.js';
 export const VARIANTS = ['stable', 'canary'] as const;
 /** The demo key the proxies inject; the simulator's quota endpoint wants one. Not a real secret. */
 const DEMO_KEY = 'demo-not-a-real-key';
-
-/**
- * Every variable of a shape present but blank (= use the default), then ours. Passing the full
- * set keeps the demo independent of how the field helpers treat a key that is absent altogether.
- */
-function envFor(shape: Record<string, unknown>, values: Record<string, string>): Record<string, string> {
-  return { ...Object.fromEntries(Object.keys(shape).map((k) => [k, ''])), ...values };
-}
 
 export interface DemoOptions {
   /** Dashboard port; 0 picks a free one (default 3000, like `zai-proxy dashboard`). */
@@ -96,7 +88,7 @@ export async function startDemo(o: DemoOptions = {}): Promise<Demo> {
 
     const proxies = new Map<string, ProxyServer>();
     for (const variant of VARIANTS) {
-      const env = readProxyEnv(envFor(proxyEnvShape, {
+      const env = readProxyEnv({
         PORT: '0',
         HOST: '127.0.0.1',
         LOG_LEVEL: logLevel,
@@ -113,7 +105,7 @@ export async function startDemo(o: DemoOptions = {}): Promise<Demo> {
         ZAI_PROXY_VERSION: variant === 'stable' ? '0.1.0' : '0.2.0-rc.1',
         ZAI_PROXY_COMMIT: variant === 'stable' ? '3f2c1a9e0b7d' : '9b41e7c2d8aa',
         ZAI_PROXY_BUILD_TIME: new Date().toISOString(),
-      }));
+      });
       const proxy = await startProxy(env, { log: log.child({ variant }) });
       proxies.set(variant, proxy);
       cleanups.push(async () => {
@@ -122,7 +114,7 @@ export async function startDemo(o: DemoOptions = {}): Promise<Demo> {
     }
     const bases = VARIANTS.map((v) => proxies.get(v)!.url);
 
-    const dashboardConfig = readDashboardConfig(envFor(dashboardEnvShape, {
+    const dashboardConfig = readDashboardConfig({
       DASHBOARD_PORT: String(o.port ?? 3000),
       DASHBOARD_HOST: o.host ?? '127.0.0.1',
       SCRAPE_TARGETS: VARIANTS.map((v, i) => `${v}=${bases[i]}/metrics`).join(','),
@@ -130,7 +122,7 @@ export async function startDemo(o: DemoOptions = {}): Promise<Demo> {
       SCRAPE_TIMEOUT: `${Math.min(scrapeIntervalMs, 2_000)}ms`,
       DB_PATH: join(dataDir, 'dashboard.sqlite'),
       LOG_LEVEL: logLevel,
-    }));
+    });
     let dashboard: RunningDashboard | null = await startDashboard(dashboardConfig, { logger: log.child({ component: 'dashboard' }) });
     const dashboardUrl = dashboard.url;
     // A restart must come back on the same address, or the open page could never reconnect.

@@ -1,4 +1,3 @@
-import { proxyEnvShape } from '../../../src/config/proxy.js';
 import { startSimulator, type Simulator } from '../../../src/sim/index.js';
 import { startTestProxy, type TestProxy } from '../../support/proxy.js';
 
@@ -9,8 +8,6 @@ export async function startLiveProxies(variants: readonly string[], after: (f: (
   const proxies: Record<string, TestProxy> = {};
   for (const v of variants) {
     const p = await startTestProxy({
-      // readEnv rejects absent keys (shared fields.ts); present-but-undefined keys take their defaults.
-      ...Object.fromEntries(Object.keys(proxyEnvShape).map((k) => [k, undefined])),
       PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'silent',
