@@ -75,6 +75,12 @@ export interface CostStats {
   per_hour: number;
   /** Proxy's cumulative estimated USD (since the proxy started). */
   lifetime: number;
+  /** Spend pace projected over a day: USD per day at the window's rate (per_hour × 24). */
+  per_day: number;
+  /** Estimated USD in the window by model (the upstream model name); only models priced in the window. */
+  window_by_model: Record<string, number>;
+  /** USD per day at the window's rate, by model; same keys as window_by_model. */
+  per_day_by_model: Record<string, number>;
 }
 
 export interface LimiterStats {

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { counterIncrease, pointsWithIncreases } from '../../src/dashboard/collector/increase.js';
 import { histogramQuantile } from '../../src/dashboard/collector/quantile.js';
 import { deriveSnapshot } from '../../src/dashboard/collector/derive.js';
+import { mergeSnapshots } from '../../src/dashboard/store/rollup.js';
 import { parseExposition } from '../../src/dashboard/collector/exposition.js';
 import { isCounterLike, METRIC } from '../../src/dashboard/collector/names.js';
 import { DURATION_BUCKETS } from '../../src/metrics/catalogue.js';
@@ -136,4 +137,40 @@ test('tokens, cost across pricing tiers, quota choice and build info', () => {
   assert.deepEqual(s.quota?.windows, { five_hour: { limit_type: 'credit_limit', usage_ratio: 0.42, remaining_ratio: null, reset_ms: null } });
   assert.equal(s.quota?.sample_age_s, 12);
   assert.deepEqual(s.build, { version: '1.0', commit: 'c', build_time: 't' });
+});
+
+test('cost by model: window USD and per-day pace per model, summed over directions and tiers; rollup merges by counts', () => {
+  const cost = METRIC.zai_proxy_estimated_cost_usd_total;
+  const mk = (a: number, b: number, c: number, idle: number) => [
+    `${cost}{direction="input",model="glm-4.7",pricing_tier="peak",variant="v"} ${a}`,
+    `${cost}{direction="output",model="glm-4.7",pricing_tier="off_peak",variant="v"} ${b}`,
+    `${cost}{direction="output",model="glm-4.5-air",pricing_tier="off_peak",variant="v"} ${c}`,
+    `${cost}{direction="input",model="glm-5",pricing_tier="off_peak",variant="v"} ${idle}`,
+  ];
+  const a = pointsWithIncreases(page(mk(1, 2, 0.5, 3)), undefined, isCounterLike);
+  const b = pointsWithIncreases(page(mk(1.25, 2.5, 0.75, 3)), a.page, isCounterLike);
+  const s = deriveSnapshot({ ts: 60_000, variant: 'v', windowS: 10, points: b.points, scrape }).snapshot;
+  // glm-4.7: 0.25 + 0.5 over 10 s; glm-4.5-air: 0.25; glm-5 spent nothing in the window and is not listed.
+  assert.deepEqual(s.cost_usd.window_by_model, { 'glm-4.7': 0.75, 'glm-4.5-air': 0.25 });
+  assert.equal(s.cost_usd.window, 1);
+  assert.equal(s.cost_usd.per_day, (1 / 10) * 86_400);
+  assert.deepEqual(s.cost_usd.per_day_by_model, { 'glm-4.7': (0.75 / 10) * 86_400, 'glm-4.5-air': (0.25 / 10) * 86_400 });
+
+  // A second point of 50 s where only glm-5 spends; one point stored before the field existed.
+  const other = structuredClone(s);
+  other.ts = 70_000;
+  other.window_s = 50;
+  other.cost_usd = { ...other.cost_usd, window: 2, window_by_model: { 'glm-5': 2 } };
+  const legacy = structuredClone(s);
+  legacy.ts = 120_000;
+  legacy.window_s = 0;
+  const { window_by_model: _drop, ...legacyCost } = legacy.cost_usd;
+  (legacy as { cost_usd: unknown }).cost_usd = legacyCost;
+  const hist = deriveSnapshot({ ts: 0, variant: 'v', windowS: 0, points: [], scrape }).histograms;
+  const merged = mergeSnapshots([s, other, legacy].map((snapshot) => ({ snapshot, histograms: hist })), 60_000).snapshot;
+  assert.deepEqual(merged.cost_usd.window_by_model, { 'glm-4.7': 0.75, 'glm-4.5-air': 0.25, 'glm-5': 2 });
+  assert.equal(merged.cost_usd.window, 1 + 2 + 1);
+  // 60 s covered: per-day pace from the summed counts, not a mean of the points' paces.
+  assert.equal(merged.cost_usd.per_day_by_model['glm-5'], (2 / 60) * 86_400);
+  assert.equal(merged.cost_usd.per_day, (4 / 60) * 86_400);
 });

@@ -74,6 +74,10 @@ test('PROMETHEUS_URL source: snapshots and history from a real prometheus scrapi
   assert.ok(stable.requests.window > 0, 'increase over the window');
   assert.ok(stable.tokens.lifetime.output >= 8 * 7);
   assert.ok(stable.build !== null);
+  // Cost by model comes through the same aggregation: every request used one model.
+  assert.deepEqual(Object.keys(stable.cost_usd.window_by_model), ['glm-4.7']);
+  assert.ok(Math.abs(stable.cost_usd.window_by_model['glm-4.7']! - stable.cost_usd.window) < 1e-12 && stable.cost_usd.window > 0);
+  assert.ok(stable.cost_usd.per_day_by_model['glm-4.7']! > 0);
   assert.equal(stable.workers.in_flight, 0); // gauges arrive too (nothing in flight now)
   assert.ok(source.targets()[0]!.up);
   // History steps sit on a 5 s grid: poll (bounded) until a step after the second phase exists.

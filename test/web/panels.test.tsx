@@ -6,7 +6,7 @@ import { renderToStaticMarkup } from 'react-dom/server';
 import type { MetricsResponse, VariantSnapshot } from '../../src/dashboard/model.js';
 import { ClockContext } from '../../web/src/app/clock.js';
 import { appendSnapshot, datasetFromHistory, type Dataset } from '../../web/src/data/dataset.js';
-import { projectedPerDay, windowTotals } from '../../web/src/data/window.js';
+import { costByModel, projectedPerDay, windowTotals } from '../../web/src/data/window.js';
 import { CostPanel } from '../../web/src/panels/CostPanel.js';
 import { LatencyPanel } from '../../web/src/panels/LatencyPanel.js';
 import { QuotaPanel } from '../../web/src/panels/QuotaPanel.js';
@@ -19,7 +19,7 @@ const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
 const q = (p50: number | null) => ({ p50, p90: p50, p95: p50, p99: p50 });
 
 /** A snapshot with every field of the wire model, overridable where a test cares. */
-function snap(variant: string, ts: number, o: { tokensIn?: number; tokensOut?: number; cost?: number; requests?: number; errors5xx?: number; p50?: number | null; quota?: VariantSnapshot['quota'] } = {}): VariantSnapshot {
+function snap(variant: string, ts: number, o: { tokensIn?: number; tokensOut?: number; cost?: number; costByModel?: Record<string, number>; requests?: number; errors5xx?: number; p50?: number | null; quota?: VariantSnapshot['quota'] } = {}): VariantSnapshot {
   const window_s = 60;
   const reqs = o.requests ?? 60;
   const e5 = o.errors5xx ?? 0;
@@ -33,7 +33,15 @@ function snap(variant: string, ts: number, o: { tokensIn?: number; tokensOut?: n
       lifetime: { input: 1e6, output: 5e5, cache_read: 0, cache_write: 0 },
       output_input_ratio: 0.5, throughput_output: { p90: 80, p99: 120 }, throughput_input: { p90: 2000, p99: 4000 }, usage_source_rate: { reported: 1 },
     },
-    cost_usd: { window: o.cost ?? 0.01, window_by_direction: { input: (o.cost ?? 0.01) * 0.4, output: (o.cost ?? 0.01) * 0.6, cache_read: 0, cache_write: 0 }, per_hour: (o.cost ?? 0.01) * 60, lifetime: 5 },
+    cost_usd: {
+      window: o.cost ?? 0.01,
+      window_by_direction: { input: (o.cost ?? 0.01) * 0.4, output: (o.cost ?? 0.01) * 0.6, cache_read: 0, cache_write: 0 },
+      per_hour: (o.cost ?? 0.01) * 60,
+      lifetime: 5,
+      per_day: (o.cost ?? 0.01) * 1440,
+      window_by_model: o.costByModel ?? { 'glm-4.7': o.cost ?? 0.01 },
+      per_day_by_model: Object.fromEntries(Object.entries(o.costByModel ?? { 'glm-4.7': o.cost ?? 0.01 }).map(([m, usd]) => [m, usd * 1440])),
+    },
     limiter: { rate_rps: 10, ceiling_rps: 12, concurrency_limit: 8, queue_depth: 0, wait_ms: q(1), waits_rate: 1, rejection_rate: 0, rejections_by_reason: {}, adjustments_window: {} },
     errors: { upstream_rate: 0, upstream_by_type: {}, zai_by_class: {}, zai_by_code: {}, retry_rate: 0, retries_by_reason: {} },
     workers: { in_flight: 2, max_workers: 10, utilization: 0.2 },
@@ -106,6 +114,30 @@ describe('panels', () => {
     assert.match(out, /Spent \(the last 1h\) stable \$8\.00 canary \$9\.50/);
     assert.match(out, /Projected per day stable \$5,760 canary \$13,680/);
     assert.match(out, /Input \$3\.20 \$3\.80/);
+  });
+  test('cost by model: range spend per model with its pace per day and share, largest first', () => {
+    const ds = datasetFromHistory('1h', history([
+      snap('stable', NOW - 120_000, { cost: 3, costByModel: { 'glm-4.7': 2, 'glm-4.5-air': 1 } }),
+      snap('stable', NOW - 60_000, { cost: 5, costByModel: { 'glm-4.7': 1, 'glm-5': 4 } }),
+    ]));
+    const html = render(<CostPanel view={view(ds, ['stable'])} />);
+    const out = text(html);
+    // 120 s covered: $4 → $2,880/day.
+    assert.match(out, /By model Model Spent Share glm-5 \$4\.00 \$2,880\/day 50% glm-4\.7 \$3\.00 \$2,160\/day 38% glm-4\.5-air \$1\.00 \$720\.00\/day 13%/);
+    assert.match(html, /data-cost-model="glm-5"/);
+    // Compare mode: one column per variant, a model only one variant used shows $0.00 for the other.
+    const both = datasetFromHistory('1h', history([snap('stable', NOW - 60_000, { cost: 2, costByModel: { 'glm-4.7': 2 } }), snap('canary', NOW - 60_000, { cost: 1, costByModel: { 'glm-5': 1 } })]));
+    assert.match(text(render(<CostPanel view={view(both, ['stable', 'canary'])} />)), /Model stable canary glm-4\.7 \$2\.00 \$2,880\/day \$0\.00 \$0\.00\/day glm-5 \$0\.00 \$0\.00\/day \$1\.00 \$1,440\/day/);
+    // History from before the field existed: the table says there is nothing to show.
+    const legacy = snap('stable', NOW - 60_000);
+    delete (legacy.cost_usd as Partial<typeof legacy.cost_usd>).window_by_model;
+    assert.match(text(render(<CostPanel view={view(datasetFromHistory('1h', history([legacy])), ['stable'])} />)), /By model No priced requests in this range yet\./);
+  });
+  test('cost by model folds the long tail into one row', () => {
+    const many = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`m${i}`, 9 - i]));
+    const rows = costByModel([windowTotals([snap('stable', NOW, { costByModel: many })])], 6);
+    assert.deepEqual(rows.map((r) => [r.model, r.models, r.usd[0]]), [['m0', 1, 9], ['m1', 1, 8], ['m2', 1, 7], ['m3', 1, 6], ['m4', 1, 5], [null, 4, 4 + 3 + 2 + 1]]);
+    assert.deepEqual(costByModel([windowTotals([snap('stable', NOW, { costByModel: { a: 1 } })])], 6).length, 1);
   });
   test('quota: used fraction with level word, reset countdown, sample age and staleness', () => {
     const quota = { windows: { five_hour: { limit_type: 'credit_limit', usage_ratio: 0.92, remaining_ratio: 0.08, reset_ms: NOW + 90 * 60_000 }, weekly: { limit_type: 'credit_limit', usage_ratio: 0.12, remaining_ratio: 0.88, reset_ms: null } }, sample_age_s: 42, poll_rate: {} };

@@ -96,6 +96,22 @@ function perSecond(counts: Record<string, number>, windowS: number): Record<stri
   return out;
 }
 
+export const DAY_S = 86_400;
+
+/** USD per day at each key's pace over `windowS` seconds. */
+export function perDay(counts: Record<string, number>, windowS: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(counts)) out[k] = windowS > 0 ? (v / windowS) * DAY_S : 0;
+  return out;
+}
+
+/** Keys whose value is not zero: a model that cost nothing in the window is not listed. */
+function nonZero(values: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(values)) if (v !== 0) out[k] = v;
+  return out;
+}
+
 function byDirection(values: Record<string, number>): Record<TokenDirection, number> {
   const out = {} as Record<TokenDirection, number>;
   for (const d of TOKEN_DIRECTIONS) out[d] = values[d] ?? 0;
@@ -200,6 +216,7 @@ export function deriveSnapshot(input: DeriveInput): DerivedSnapshot {
   const cost = index.get(METRIC.zai_proxy_estimated_cost_usd_total);
   const costWindow = byDirection(increaseBy(cost, 'direction'));
   const costTotal = TOKEN_DIRECTIONS.reduce((a, d) => a + costWindow[d], 0);
+  const costByModel = nonZero(increaseBy(cost, 'model'));
 
   const tputIn = quantilesOf('tput_in', histograms.tput_in, 1);
   const tputOut = quantilesOf('tput_out', histograms.tput_out, 1);
@@ -241,6 +258,9 @@ export function deriveSnapshot(input: DeriveInput): DerivedSnapshot {
       window_by_direction: costWindow,
       per_hour: rate(costTotal) * 3600,
       lifetime: sumValues(cost),
+      per_day: rate(costTotal) * DAY_S,
+      window_by_model: costByModel,
+      per_day_by_model: perDay(costByModel, w),
     },
     limiter: {
       rate_rps: gaugeSum(index.get(METRIC.zai_proxy_rate_limit_requests_per_second)),

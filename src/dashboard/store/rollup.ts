@@ -1,6 +1,8 @@
 import {
+  DAY_S,
   HISTOGRAM_KEYS,
   observationsOf,
+  perDay,
   quantilesOf,
   type DerivedSnapshot,
   type HistogramDeltas,
@@ -71,6 +73,8 @@ export function mergeSnapshots(rows: readonly Row[], ts: number): Row {
     costWindow[d] ??= 0;
   }
   const costTotal = sum(snaps.map((s) => s.cost_usd.window));
+  // Points stored before cost by model existed have no such field: they add nothing to any model.
+  const costByModel = mergeCounts(snaps.map((s) => s.cost_usd.window_by_model ?? {}));
   const tputIn = quantilesOf('tput_in', histograms.tput_in, 1);
   const tputOut = quantilesOf('tput_out', histograms.tput_out, 1);
 
@@ -105,6 +109,9 @@ export function mergeSnapshots(rows: readonly Row[], ts: number): Row {
       window_by_direction: costWindow,
       per_hour: W > 0 ? (costTotal / W) * 3600 : 0,
       lifetime: last.cost_usd.lifetime,
+      per_day: W > 0 ? (costTotal / W) * DAY_S : 0,
+      window_by_model: costByModel,
+      per_day_by_model: perDay(costByModel, W),
     },
     limiter: {
       rate_rps: meanOrNull(snaps.map((s) => s.limiter.rate_rps)),

@@ -2,11 +2,12 @@
 import { memo } from 'react';
 import { TOKEN_DIRECTIONS } from '../../../src/dashboard/model.js';
 import type { SeriesDef } from '../data/series.js';
-import { projectedPerDay } from '../data/window.js';
-import { formatCompact, formatCurrencyUSD } from '../format/format.js';
+import type { WindowTotals } from '../data/window.js';
+import { costByModel, projectedPerDay, projectPerDay } from '../data/window.js';
+import { formatCompact, formatCurrencyUSD, formatRatioPercent } from '../format/format.js';
 import { TONE } from '../theme/palette.js';
 import { ViewChart } from './chart.js';
-import { Panel, Stat, Stats } from './ui.js';
+import { Empty, Panel, Stat, Stats } from './ui.js';
 import type { PanelView } from './view.js';
 
 const DIRECTION_LABELS = { input: 'Input', output: 'Output', cache_read: 'Cache read', cache_write: 'Cache write' } as const;
@@ -30,28 +31,32 @@ export const CostPanel = memo(function CostPanel({ view }: { view: PanelView }) 
           })}
         />
       </Stats>
-      <table className="breakdown" aria-label="Cost by direction">
-        <thead>
-          <tr>
-            <th scope="col">Direction</th>
-            {per.map(({ v }) => (
-              <th scope="col" key={v}>
-                {view.variants.length > 1 ? v : 'USD'}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {TOKEN_DIRECTIONS.map((d) => (
-            <tr key={d} data-cost-direction={d}>
-              <th scope="row">{DIRECTION_LABELS[d]}</th>
-              {per.map(({ v, t }) => (
-                <td key={v}>{formatCurrencyUSD(t?.costByDirection[d] ?? null)}</td>
+      <div className="cost-tables">
+        <table className="breakdown" aria-label="Cost by direction">
+          <caption>By direction</caption>
+          <thead>
+            <tr>
+              <th scope="col">Direction</th>
+              {per.map(({ v }) => (
+                <th scope="col" key={v}>
+                  {view.variants.length > 1 ? v : 'Spent'}
+                </th>
               ))}
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {TOKEN_DIRECTIONS.map((d) => (
+              <tr key={d} data-cost-direction={d}>
+                <th scope="row">{DIRECTION_LABELS[d]}</th>
+                {per.map(({ v, t }) => (
+                  <td key={v}>{formatCurrencyUSD(t?.costByDirection[d] ?? null)}</td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <CostByModel per={per} compare={view.variants.length > 1} />
+      </div>
       <div className="charts charts-one">
         <ViewChart view={view} title="Spending pace" defs={PACE} format={(x) => (x === null ? '-' : `${formatCurrencyUSD(x)}/h`)} axisFormat={(v) => `$${formatCompact(v)}`} height={120} emptyText="No priced tokens in this range." />
       </div>
@@ -59,3 +64,54 @@ export const CostPanel = memo(function CostPanel({ view }: { view: PanelView }) 
     </Panel>
   );
 });
+
+type VariantTotals = { v: string; t: WindowTotals | null };
+
+/** Spend per model over the range, with each model's pace per day: which model the money goes to. */
+function CostByModel({ per, compare }: { per: readonly VariantTotals[]; compare: boolean }) {
+  const rows = costByModel(per.map((p) => p.t));
+  if (rows.length === 0) {
+    return (
+      <div className="cost-by-model">
+        <h3 className="table-caption">By model</h3>
+        <Empty>No priced requests in this range yet.</Empty>
+      </div>
+    );
+  }
+  const perDay = (t: WindowTotals | null, usd: number) => {
+    const d = t ? projectPerDay(t, usd) : null;
+    return d === null ? 'needs a minute of data' : `${formatCurrencyUSD(d)}/day`;
+  };
+  return (
+    <table className="breakdown cost-by-model" aria-label="Cost by model">
+      <caption>By model</caption>
+      <thead>
+        <tr>
+          <th scope="col">Model</th>
+          {per.map(({ v }) => (
+            <th scope="col" key={v}>
+              {compare ? v : 'Spent'}
+            </th>
+          ))}
+          {compare ? null : <th scope="col">Share</th>}
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.model ?? '\u0000other'} data-cost-model={r.model ?? 'other'}>
+            <th scope="row" className="model-name">
+              {r.model ?? `Other (${r.models} models)`}
+            </th>
+            {per.map(({ v, t }, i) => (
+              <td key={v}>
+                <span className="cell-main">{formatCurrencyUSD(r.usd[i]!)}</span>
+                <span className="cell-sub">{perDay(t, r.usd[i]!)}</span>
+              </td>
+            ))}
+            {compare ? null : <td>{formatRatioPercent(per[0]?.t && per[0].t.costUsd > 0 ? r.usd[0]! / per[0].t.costUsd : null, 0)}</td>}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
