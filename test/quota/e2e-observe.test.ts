@@ -115,5 +115,14 @@ it('observe-only: polling a window into exhaustion leaves admission exactly as w
     assert.equal(await metricValue(proxy.metrics, 'zai_proxy_rate_limit_requests_per_second'), 20);
     assert.equal(await metricValue(proxy.metrics, 'zai_proxy_rate_limit_rejections_total', { reason: 'quota' }), 0);
   }
+  // The proxy without polling says so, and exports no quota series that could read as a sample.
+  const off = await request(`${plain.proxy.url}/quota`);
+  assert.equal(off.statusCode, 404);
+  assert.equal(((await off.body.json()) as { enabled: boolean }).enabled, false);
+  const health = await request(`${plain.proxy.url}/health`);
+  assert.deepEqual(((await health.body.json()) as { quota: unknown }).quota, { enabled: false });
+  const plainText = await plain.proxy.metricsText();
+  assert.doesNotMatch(plainText, /^zai_proxy_quota_(usage_ratio|remaining_ratio|reset_time_seconds|sample_age_seconds)\{/m);
+
   for (const out of [polled.proxy.logs(), await polled.proxy.metricsText(), JSON.stringify(view)]) assert.ok(!out.includes(KEY));
 });

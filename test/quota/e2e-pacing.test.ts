@@ -202,6 +202,7 @@ describe('quota pacing: an exhausted window', () => {
     const first = await chat(proxy, texts);
     assert.equal(first.status, 429);
     assert.equal(first.headers['x-zai-error-code'], '1308');
+    assert.ok(Math.abs(Number(first.headers['retry-after']) - (resetAt - Date.now()) / 1000) <= 1, `relayed Retry-After ${String(first.headers['retry-after'])}`);
     assert.equal(sim.stats().byRoute[CHAT], 1);
     assert.equal(proxy.admission!.snapshot().blockedUntil, resetAt);
 
