@@ -1,5 +1,6 @@
 // Dashboard figures (run: node --import tsx bench/dashboard.ts): scrape+parse+store time for a
-// 2,000-series page, 7-day history query time, disk bytes per day per variant. One run, medians.
+// 2,000-series page, history query time per UI range and for 7 days at 1m, disk bytes per day per
+// variant. One run, medians.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +9,9 @@ import { join } from 'node:path';
 import { Collector } from '../src/dashboard/collector/collector.js';
 import { parseTargets } from '../src/dashboard/collector/targets.js';
 import { HistoryStore } from '../src/dashboard/store/history-store.js';
+import { autoResolution } from '../src/dashboard/api/params.js';
+import type { Resolution } from '../src/dashboard/model.js';
+import { parseDurationMs } from '../src/config/fields.js';
 import { createMetrics, DURATION_BUCKETS } from '../src/metrics/catalogue.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -47,54 +51,80 @@ for (let i = 0; i < 40; i++) {
 }
 server.close();
 
-// Disk per day per variant: one simulated day of 5s rounds for one variant (5s rows + rollups), compared to empty.
-const dayStore = HistoryStore.open(join(dir, 'day.sqlite'), { retentionMs: { '5s': DAY, '1m': 7 * DAY, '1h': 90 * DAY } });
-// A realistic derived snapshot: the collector's last round over the 2,000-series page.
+// Stored snapshots vary from round to round: every figure except ts is jittered (full float
+// precision), so compression is measured on realistic text, not on one row repeated.
+let seed = 42;
+const rand = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+function jitter<T>(v: T): T {
+  if (typeof v === 'number') return (Number.isInteger(v) ? Math.round(v * (0.5 + rand())) : v * (0.5 + rand())) as T;
+  if (Array.isArray(v)) return v.map(jitter) as T;
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === 'ts' ? x : jitter(x)])) as T;
+  return v;
+}
 const sample = store.latest()[0]!;
 const hist = { latency: new Array(16).fill(3), ttfb: new Array(16).fill(2), overhead: new Array(12).fill(1), wait: new Array(13).fill(0), tput_in: new Array(13).fill(0), tput_out: new Array(13).fill(1) };
+const pointAt = (ts: number, variant: string, windowS: number) => ({ snapshot: { ...jitter(sample), ts, variant, window_s: windowS }, histograms: jitter(hist) });
+const retentionMs = { '5s': DAY, '1m': 7 * DAY, '1h': 90 * DAY };
+
+// Disk per day per variant: one simulated day of 5s rounds for one variant, rolled up (and sealed) every minute as the dashboard does.
+const dayStore = HistoryStore.open(join(dir, 'day.sqlite'), { retentionMs });
 const dayStart = Date.UTC(2026, 1, 1);
 dayStore.prune(dayStart);
 const emptyBytes = dayStore.sizeBytes();
 const steps = DAY / 5_000;
-for (let i = 0; i < steps; i += 720) {
+for (let i = 0; i < steps; i += 12) {
   const batch = [];
-  for (let j = i; j < Math.min(steps, i + 720); j++) batch.push({ snapshot: { ...sample, ts: dayStart + j * 5_000 }, histograms: hist });
+  for (let j = i; j < i + 12; j++) batch.push(pointAt(dayStart + j * 5_000, 'stable', 5));
   dayStore.write(batch);
-  dayStore.rollup(dayStart + (i + 720) * 5_000);
+  dayStore.rollup(dayStart + (i + 12) * 5_000);
 }
 dayStore.prune(dayStart + DAY);
 const bytesPerDay5s = dayStore.sizeBytes() - emptyBytes;
 const rows = dayStore.status().rows;
-// 7-day history: 7 days of 1m points for two variants, queried whole.
-const weekStore = HistoryStore.open(join(dir, 'week.sqlite'), { retentionMs: { '5s': DAY, '1m': 7 * DAY, '1h': 90 * DAY } });
-const weekStart = Date.UTC(2026, 2, 1);
-for (let d = 0; d < 7; d++) {
-  const batch = [];
-  for (let m = 0; m < 1440; m++) for (const v of ['stable', 'canary']) batch.push({ snapshot: { ...sample, variant: v, ts: weekStart + d * DAY + m * 60_000, window_s: 60 }, histograms: hist });
-  weekStore.write(batch, '1m');
+
+// A full store at default retention for two variants: 24h of 5s, 7d of 1m, 90d of 1h, as a long-running dashboard holds.
+const fullStore = HistoryStore.open(join(dir, 'full.sqlite'), { retentionMs });
+const end = Date.UTC(2026, 5, 1);
+for (const [res, span, step] of [['1h', 90 * DAY, 3_600_000], ['1m', 7 * DAY, 60_000], ['5s', DAY, 5_000]] as const) {
+  for (let t = end - span; t < end; t += step * 720) {
+    const batch = [];
+    for (let ts = t; ts < Math.min(end, t + step * 720); ts += step) for (const v of ['canary', 'stable']) batch.push(pointAt(ts, v, step / 1000));
+    fullStore.write(batch, res);
+  }
 }
-const weekHours = [];
-for (let h = 0; h < 7 * 24; h++) for (const v of ['stable', 'canary']) weekHours.push({ snapshot: { ...sample, variant: v, ts: weekStart + h * 3_600_000 }, histograms: hist });
-weekStore.write(weekHours, '1h');
-const q1m: number[] = [];
-const q1h: number[] = [];
-for (let i = 0; i < 7; i++) {
-  let t0 = performance.now();
-  const a = weekStore.query('1m', weekStart, weekStart + 7 * DAY);
-  q1m.push(performance.now() - t0);
-  t0 = performance.now();
-  const b = weekStore.query('1h', weekStart, weekStart + 7 * DAY);
-  q1h.push(performance.now() - t0);
-  if (a.length !== 7 * 1440 * 2 || b.length !== 7 * 24 * 2) throw new Error('unexpected row count');
-}
+fullStore.rollup(end);
+fullStore.prune(end);
+const RANGES = ['5m', '15m', '1h', '6h', '24h', '7d', '30d', '90d'];
+const time = (f: () => number, n = 5) => {
+  const ts: number[] = [];
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    count = f();
+    ts.push(performance.now() - t0);
+  }
+  return { ms: median(ts), count };
+};
+// What GET /api/metrics does for the scrape source: the points' JSON text spliced into one body.
+const body = (res: Resolution, from: number) => `{"points":[${fullStore.queryJson(res, from, end).join(',')}]}`.length;
+const perRange = RANGES.map((r) => {
+  const ms = parseDurationMs(r)!;
+  const res = autoResolution(ms, retentionMs);
+  const q = time(() => fullStore.queryJson(res, end - ms, end).length);
+  const b = body(res, end - ms);
+  return `${r}→${res} ${q.count} pts ${q.ms.toFixed(1)} ms ${(b / 1e6).toFixed(1)} MB`;
+});
+const week1m = time(() => fullStore.queryJson('1m', end - 7 * DAY, end).length, 3);
+const week1mParsed = time(() => fullStore.query('1m', end - 7 * DAY, end).length, 3);
 const snapshotBytes = JSON.stringify(sample).length;
 
 console.log(`page: ${pageSeries} series, ${(pageText.length / 1024).toFixed(0)} KiB`);
 console.log(`scrape+parse+derive+store+rollup per round (loopback HTTP): median ${median(roundTimes.slice(5)).toFixed(1)} ms, max ${Math.max(...roundTimes.slice(5)).toFixed(1)} ms`);
-console.log(`7-day history, 2 variants: 1m resolution (${7 * 1440 * 2} points) median ${median(q1m).toFixed(1)} ms; 1h resolution (auto for 7d, ${7 * 24 * 2} points) median ${median(q1h).toFixed(2)} ms`);
-console.log(`disk per variant per day: ${(bytesPerDay5s / 1e6).toFixed(1)} MB (5s rows ${rows['5s']}, 1m ${rows['1m']}, 1h ${rows['1h']}; snapshot JSON ${snapshotBytes} B)`);
-console.log(`steady state per variant at default retention ≈ ${((bytesPerDay5s / rows['5s'] ) * (rows['5s'] + 7 * 1440 + 90 * 24) / 1e6).toFixed(0)} MB`);
+console.log(`history as the API serves it (2 variants, auto resolution): ${perRange.join('; ')}`);
+console.log(`7-day at explicit 1m (${week1m.count} points): JSON text ${week1m.ms.toFixed(0)} ms, parsed to objects ${week1mParsed.ms.toFixed(0)} ms`);
+console.log(`disk per variant per day (every figure jittered at full precision: a worst case): ${(bytesPerDay5s / 1e6).toFixed(1)} MB (5s rows ${rows['5s']}, 1m ${rows['1m']}, 1h ${rows['1h']}; snapshot JSON ${snapshotBytes} B)`);
+console.log(`full store at default retention, 2 variants: ${(fullStore.sizeBytes() / 1e6).toFixed(1)} MB (${JSON.stringify(fullStore.status().rows)})`);
 store.close();
 dayStore.close();
-weekStore.close();
+fullStore.close();
 rmSync(dir, { recursive: true, force: true });

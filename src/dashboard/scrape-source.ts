@@ -36,6 +36,9 @@ export class ScrapeSource implements SnapshotSource {
   async history(resolution: Resolution, fromMs: number, toMs: number, variant?: string): Promise<VariantSnapshot[]> {
     return this.db.query(resolution, fromMs, toMs, variant);
   }
+  async historyJson(resolution: Resolution, fromMs: number, toMs: number, variant?: string): Promise<string[]> {
+    return this.db.queryJson(resolution, fromMs, toMs, variant);
+  }
   async after(ts: number, variant: string, limit: number): Promise<VariantSnapshot[]> {
     return this.db.after(ts, variant, limit);
   }

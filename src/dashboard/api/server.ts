@@ -38,8 +38,13 @@ export interface ApiOptions {
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
+const finiteOrNull = (_k: string, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v);
+
 function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
-  const text = JSON.stringify(body, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v));
+  sendJsonText(res, status, JSON.stringify(body, finiteOrNull), extra);
+}
+
+function sendJsonText(res: ServerResponse, status: number, text: string, extra: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...extra });
   res.end(text);
 }
@@ -132,7 +137,7 @@ export class DashboardApi {
         case '/api/status':
           return sendJson(res, 200, await this.status());
         case '/api/metrics':
-          return sendJson(res, 200, await this.history(url.searchParams));
+          return sendJsonText(res, 200, await this.history(url.searchParams));
         case '/api/config':
           return sendJson(res, 200, this.configBody());
         case '/api/events':
@@ -177,12 +182,17 @@ export class DashboardApi {
     };
   }
 
-  private async history(params: URLSearchParams): Promise<MetricsResponse> {
+  /** The MetricsResponse as JSON text: stored points are spliced in as they are, never parsed and re-serialised. */
+  private async history(params: URLSearchParams): Promise<string> {
     const q = parseMetricsQuery(params, this.opts.source.retentionMs());
     const to = this.opts.now();
     const from = to - q.rangeMs;
-    const points = await this.opts.source.history(q.resolution, from, to, q.variant);
-    return { range: q.range, range_ms: q.rangeMs, from_ms: from, to_ms: to, resolution: q.resolution, step_ms: STEP_MS[q.resolution], variant: q.variant ?? 'all', points };
+    const source = this.opts.source;
+    const head: Omit<MetricsResponse, 'points'> = { range: q.range, range_ms: q.rangeMs, from_ms: from, to_ms: to, resolution: q.resolution, step_ms: STEP_MS[q.resolution], variant: q.variant ?? 'all' };
+    const points = source.historyJson
+      ? await source.historyJson(q.resolution, from, to, q.variant)
+      : (await source.history(q.resolution, from, to, q.variant)).map((p) => JSON.stringify(p, finiteOrNull));
+    return `${JSON.stringify(head).slice(0, -1)},"points":[${points.join(',')}]}`;
   }
 
   private async events(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
