@@ -133,6 +133,12 @@ describe('panels', () => {
     delete (legacy.cost_usd as Partial<typeof legacy.cost_usd>).window_by_model;
     assert.match(text(render(<CostPanel view={view(datasetFromHistory('1h', history([legacy])), ['stable'])} />)), /By model No priced requests in this range yet\./);
   });
+  test('before a minute is covered the projection is a small note, not a figure per model', () => {
+    const young = { ...snap('stable', NOW - 5_000, { cost: 1 }), window_s: 5 };
+    const html = render(<CostPanel view={view(datasetFromHistory('1h', history([young])), ['stable'])} />);
+    assert.match(html, /stat-value-muted[^>]*>after a minute of data/);
+    assert.doesNotMatch(text(html), /\/day/);
+  });
   test('cost by model folds the long tail into one row', () => {
     const many = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`m${i}`, 9 - i]));
     const rows = costByModel([windowTotals([snap('stable', NOW, { costByModel: many })])], 6);

@@ -30,7 +30,9 @@ export const fetchPageOverHttp: FetchPage = async (url, timeoutMs) => {
     res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'text/plain;version=0.0.4' } });
   } catch (err) {
     const e = err as Error;
-    throw new ScrapeError(e.name === 'TimeoutError' ? `timeout after ${timeoutMs}ms` : `fetch failed: ${e.message}`);
+    // undici says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, …) is in its cause.
+    const cause = e.cause as { code?: string; message?: string } | undefined;
+    throw new ScrapeError(e.name === 'TimeoutError' ? `timeout after ${timeoutMs}ms` : `fetch failed: ${cause?.code ?? cause?.message ?? e.message}`);
   }
   if (res.status !== 200) {
     await res.body?.cancel();

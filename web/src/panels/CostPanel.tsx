@@ -27,7 +27,7 @@ export const CostPanel = memo(function CostPanel({ view }: { view: PanelView }) 
           lowerIsBetter
           values={per.map(({ v, t }) => {
             const d = t ? projectedPerDay(t) : null;
-            return { variant: v, raw: d, text: d === null ? 'needs a minute of data' : formatCurrencyUSD(d) };
+            return d === null ? { variant: v, raw: null, text: 'after a minute of data', muted: true } : { variant: v, raw: d, text: formatCurrencyUSD(d) };
           })}
         />
       </Stats>
@@ -78,9 +78,10 @@ function CostByModel({ per, compare }: { per: readonly VariantTotals[]; compare:
       </div>
     );
   }
+  // Until a minute is covered there is no pace to project; the headline stat says so once.
   const perDay = (t: WindowTotals | null, usd: number) => {
     const d = t ? projectPerDay(t, usd) : null;
-    return d === null ? 'needs a minute of data' : `${formatCurrencyUSD(d)}/day`;
+    return d === null ? null : `${formatCurrencyUSD(d)}/day`;
   };
   return (
     <table className="breakdown cost-by-model" aria-label="Cost by model">
@@ -105,7 +106,7 @@ function CostByModel({ per, compare }: { per: readonly VariantTotals[]; compare:
             {per.map(({ v, t }, i) => (
               <td key={v}>
                 <span className="cell-main">{formatCurrencyUSD(r.usd[i]!)}</span>
-                <span className="cell-sub">{perDay(t, r.usd[i]!)}</span>
+                {perDay(t, r.usd[i]!) !== null ? <span className="cell-sub">{perDay(t, r.usd[i]!)}</span> : null}
               </td>
             ))}
             {compare ? null : <td>{formatRatioPercent(per[0]?.t && per[0].t.costUsd > 0 ? r.usd[0]! / per[0].t.costUsd : null, 0)}</td>}

@@ -32,6 +32,8 @@ export interface StatValue {
   readonly level?: Level | null;
   /** The raw number, for the delta readout between variants. */
   readonly raw?: number | null;
+  /** A sentence in place of a number ("after a minute of data"): shown small, not as a figure. */
+  readonly muted?: boolean;
 }
 
 /**
@@ -50,7 +52,7 @@ export function Stat(props: { label: string; values: readonly StatValue[]; hint?
       {values.map((v) => (
         <div className="stat-row" key={v.variant}>
           {compare ? <span className={`variant-chip vi-${values.indexOf(v)}`}>{v.variant}</span> : null}
-          <span className="stat-value">{v.text}</span>
+          <span className={v.muted ? 'stat-value stat-value-muted' : 'stat-value'}>{v.text}</span>
           <LevelTag level={v.level ?? null} />
         </div>
       ))}
