@@ -88,6 +88,14 @@ export class Admission {
   private windowOk = 0;
   private windowLimited = 0;
   private windowStart: number;
+  /** When the current window's traffic began (its start if work carried over); undefined while idle. */
+  private windowActiveFrom: number | undefined;
+  /**
+   * The window right after a decrease is not judged: the upstream's own window still holds
+   * the overshoot that caused the decrease, so its refusals would be counted twice and drag
+   * the ceiling down a second time (one decrease per round trip, as in AIMD).
+   */
+  private settling = false;
   private windowTimer: TimerHandle | undefined;
   private wakeTimer: TimerHandle | undefined;
   private wakeAt = Infinity;
@@ -211,6 +219,8 @@ export class Admission {
     this.unsaved = false;
     this.windowOk = this.windowLimited = 0;
     this.windowStart = this.clock.now();
+    this.windowActiveFrom = this.inFlight > 0 ? this.windowStart : undefined;
+    this.settling = false;
     this.bucket.reset(this.effectiveRate(), this.clock.now());
     this.publishLimits();
     if (this.opts.stateFile) {
@@ -253,6 +263,7 @@ export class Admission {
 
   private grant(waitedMs: number): Permit {
     this.inFlight++;
+    this.windowActiveFrom ??= this.clock.now();
     this.publishLoad();
     let released = false;
     return {
@@ -399,30 +410,51 @@ export class Admission {
 
   private endWindow(): void {
     const now = this.clock.now();
-    const counts = { ok: this.windowOk, limited: this.windowLimited, seconds: (now - this.windowStart) / 1000 };
+    // Rates are measured over the time traffic actually flowed: a window that began idle
+    // counts from its first admission, or a burst arriving late in a window would read as a
+    // low accepted rate and drag the ceiling far below the upstream's. A window touched for
+    // less than half its length is too short to judge; its counts join the next one.
+    const activeFrom = this.windowActiveFrom ?? now;
+    if (now - activeFrom < this.opts.windowMs / 2 && this.windowOk + this.windowLimited > 0) return;
+    const counts = { ok: this.windowOk, limited: this.windowLimited, seconds: (now - activeFrom) / 1000 };
     this.windowOk = this.windowLimited = 0;
     this.windowStart = now;
+    this.windowActiveFrom = this.inFlight > 0 || this.queue.size > 0 ? now : undefined;
     if (this.redis && this.redis.status === 'redis') {
-      const windowId = Math.floor(now / this.opts.windowMs) - 1;
+      // The timer aims at the boundary; rounding keeps one replica's early tick from naming
+      // the window before the one the others close.
+      const windowId = Math.round(now / this.opts.windowMs) - 1;
       this.redis
         .closeWindow(windowId, counts, (shared, seconds) => this.evaluateShared(shared, seconds))
         .then((shared) => shared && this.adoptShared(shared))
         .catch(() => undefined);
       return;
     }
-    this.applyWindow(this.estimator.endWindow(counts));
+    if (this.settling) {
+      this.settling = false;
+      return;
+    }
+    this.applyWindow(this.estimator.endWindow(counts), mostlyRefused(counts));
   }
 
   /** Runs the control law on the replicas' summed counts, starting from the shared state. */
   private evaluateShared(shared: SharedLimits | undefined, seconds: number): (counts: { ok: number; limited: number }) => SharedLimits {
     return (counts) => {
       if (shared) this.adoptShared(shared);
-      this.applyWindow(this.estimator.endWindow({ ...counts, seconds }));
+      if (shared?.settling) return { ...this.sharedSnapshot(), settling: false };
+      const refused = mostlyRefused(counts);
+      this.applyWindow(this.estimator.endWindow({ ...counts, seconds }), refused);
+      if (refused) void this.redis?.drainBucket();
       return this.sharedSnapshot();
     };
   }
 
-  private applyWindow(result: WindowResult): void {
+  private applyWindow(result: WindowResult, mostlyRefused = false): void {
+    // After a window the upstream mostly refused, tokens saved at the old rate (up to a
+    // second's worth) would replay the overshoot at once and make the next window look
+    // refused too, pulling the ceiling far below the upstream's. Start that bucket empty.
+    if (mostlyRefused && result.adjustment === 'decrease') this.bucket.drain(this.clock.now());
+    this.settling = result.adjustment === 'decrease';
     if (result.adjustment !== 'none') {
       this.safe(() => this.metrics.zai_proxy_rate_limit_adjustments_total.inc({ direction: result.adjustment }));
       this.log.info({ direction: result.adjustment, rate: round(this.estimator.rate), ceiling: round(this.estimator.ceiling) }, 'limiter: rate adjusted');
@@ -440,7 +472,7 @@ export class Admission {
   }
 
   private sharedSnapshot(): SharedLimits {
-    return { estimator: this.estimator.state(), concurrencyLimit: this.concurrency.limit };
+    return { estimator: this.estimator.state(), concurrencyLimit: this.concurrency.limit, settling: this.settling };
   }
 
   private applyRate(): void {
@@ -489,6 +521,11 @@ export class Admission {
 }
 
 export type { CeilingState };
+
+/** More than half of the window's rate-relevant answers were refusals. */
+function mostlyRefused(c: { ok: number; limited: number }): boolean {
+  return c.limited > c.ok;
+}
 
 function round(v: number): number {
   return Math.round(v * 1000) / 1000;

@@ -13,9 +13,12 @@
  *   lost more than 5 % proves nothing above that survives clean, and an estimate left above it
  *   would hold the rate in the 1–5 % "middle" band forever (the original's steady 429 leak).
  *   rate ← max(min, ceiling·(1 − margin)). One window from 5× above the ceiling lands at
- *   98 % of it.
+ *   98 % of it. A dirty PROBE window that accepted more than the proven ceiling is believed
+ *   outright (α' = 1): the probe measured the raised ceiling itself.
  * - MIDDLE (1 % ≤ e ≤ 5 %). Noise: rate, ceiling and the clean-window count stay as they are,
- *   except that a probe window landing here has failed (see PROBING).
+ *   except that a probe window landing here has failed (see PROBING). Noise does not repeat
+ *   itself, though: the third middle window in a row is a steady leak (a rate a hair above
+ *   the ceiling, e.g. after a window that over-measured it) and goes through the DIRTY update.
  * - CLEAN (e < 1 %). cleanWindows += 1. Below the hold point (ceiling·(1 − margin)) the rate
  *   climbs half the gap (at least 1 % of the target) per window. At the hold point, after
  *   RATE_LIMIT_PROBE_INTERVAL clean windows — and only if the window was actually exercised
@@ -68,12 +71,16 @@ export interface WindowResult {
 }
 
 const DIRTY = 0.05;
+/** Consecutive middle windows that stop counting as noise. */
+const LEAK_WINDOWS = 3;
 const CLEAN = 0.01;
 const MAX_PROBE_STEP = 0.5;
 const EXERCISED = 0.9;
 
 export class CeilingEstimator {
   private s: CeilingState;
+  /** Middle windows in a row; short-lived, so neither persisted nor shared. */
+  private middleStreak = 0;
 
   constructor(private readonly opts: CeilingOptions) {
     this.s = CeilingEstimator.initialState(opts);
@@ -110,6 +117,7 @@ export class CeilingEstimator {
   }
 
   reset(): void {
+    this.middleStreak = 0;
     this.s = CeilingEstimator.initialState(this.opts);
   }
 
@@ -127,8 +135,16 @@ export class CeilingEstimator {
     const sent = total / w.seconds;
     const s = this.s;
 
-    if (e > DIRTY) {
-      const a = Math.max(alpha, Math.min(1, 2 * e));
+    const middle = e >= CLEAN && e <= DIRTY && s.probeStep === 0;
+    this.middleStreak = middle ? this.middleStreak + 1 : 0;
+    const leak = middle && this.middleStreak >= LEAK_WINDOWS;
+    if (leak) this.middleStreak = 0;
+
+    if (e > DIRTY || leak) {
+      // A probe that overshoots measured the upstream directly, above a ceiling the previous
+      // windows proved clean: believe what it accepted (smoothing it with the stale estimate
+      // would settle a raised ceiling well short of its value, to be climbed again by probes).
+      const a = s.probeStep > 0 && accepted > s.ceiling ? 1 : Math.max(alpha, Math.min(1, 2 * e));
       let ceiling = a * accepted + (1 - a) * s.ceiling;
       ceiling = Math.min(ceiling, accepted / (1 - CLEAN));
       ceiling = clamp(ceiling, minRate, maxRate);

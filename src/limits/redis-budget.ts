@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from '../log/logger.js';
 import type { CeilingState } from './ceiling-estimator.js';
@@ -21,6 +22,8 @@ import type { Clock } from './clock.js';
 export interface SharedLimits {
   estimator: CeilingState;
   concurrencyLimit: number;
+  /** The next shared window follows a decrease and is not judged (see Admission). */
+  settling?: boolean;
 }
 
 const PREFIX = 'zai-proxy:limits';
@@ -55,6 +58,8 @@ export class RedisBudget {
   private readonly client: Redis;
   private current: 'redis' | 'redis_unavailable' = 'redis_unavailable';
   private closing = false;
+  /** Names this replica's span field in a shared window. */
+  private readonly replicaId = randomBytes(6).toString('hex');
 
   constructor(
     url: string,
@@ -109,6 +114,15 @@ export class RedisBudget {
     }
   }
 
+  /** Empties the shared bucket (after a window the upstream mostly refused). */
+  async drainBucket(): Promise<void> {
+    try {
+      await this.client.hset(BUCKET_KEY, 'tokens', '0');
+    } catch {
+      this.down('command failed');
+    }
+  }
+
   async readShared(): Promise<SharedLimits | undefined> {
     try {
       const text = await this.client.get(STATE_KEY);
@@ -130,11 +144,13 @@ export class RedisBudget {
   /**
    * Adds this replica's counts to window `windowId`, waits a quarter window for the others,
    * then either evaluates the summed window (the one replica that wins the lock) or reads what
-   * the winner wrote. Returns the state to adopt.
+   * the winner wrote. Returns the state to adopt. `counts.seconds` is how long this replica's
+   * counts ran (more than a window when a short one was carried over); the evaluation uses the
+   * longest span any replica reported, so summed counts are not divided by too short a time.
    */
   async closeWindow(
     windowId: number,
-    counts: { ok: number; limited: number },
+    counts: { ok: number; limited: number; seconds?: number },
     evaluate: (shared: SharedLimits | undefined, seconds: number) => (summed: { ok: number; limited: number }) => SharedLimits,
   ): Promise<SharedLimits | undefined> {
     const winKey = `${PREFIX}:win:${windowId}`;
@@ -143,6 +159,7 @@ export class RedisBudget {
         .multi()
         .hincrby(winKey, 'ok', counts.ok)
         .hincrby(winKey, 'limited', counts.limited)
+        .hset(winKey, `s:${this.replicaId}`, String(counts.seconds ?? this.windowMs / 1000))
         .pexpire(winKey, this.windowMs * 10)
         .exec();
       await this.pause(this.windowMs / 4);
@@ -150,7 +167,9 @@ export class RedisBudget {
       if (won === 'OK') {
         const [sums, stateText] = await Promise.all([this.client.hgetall(winKey), this.client.get(STATE_KEY)]);
         const shared = stateText ? parseShared(stateText) : undefined;
-        const next = evaluate(shared, this.windowMs / 1000)({ ok: Number(sums.ok ?? 0), limited: Number(sums.limited ?? 0) });
+        const spans = Object.entries(sums).filter(([k]) => k.startsWith('s:')).map(([, v]) => Number(v)).filter((v) => v > 0 && Number.isFinite(v));
+        const seconds = spans.length > 0 ? Math.max(...spans) : this.windowMs / 1000;
+        const next = evaluate(shared, seconds)({ ok: Number(sums.ok ?? 0), limited: Number(sums.limited ?? 0) });
         await this.client.set(STATE_KEY, JSON.stringify(next), 'PX', 24 * 3_600_000);
         return next;
       }
@@ -181,7 +200,11 @@ function parseShared(text: string): SharedLimits | undefined {
     const v = JSON.parse(text) as Partial<SharedLimits>;
     const e = v.estimator;
     if (!e || typeof e.rate !== 'number' || typeof e.ceiling !== 'number' || !(e.ceiling > 0) || !(e.rate > 0)) return undefined;
-    return { estimator: { rate: e.rate, ceiling: e.ceiling, cleanWindows: Number(e.cleanWindows) || 0, probeStep: Number(e.probeStep) || 0 }, concurrencyLimit: Number(v.concurrencyLimit) || 1 };
+    return {
+      estimator: { rate: e.rate, ceiling: e.ceiling, cleanWindows: Number(e.cleanWindows) || 0, probeStep: Number(e.probeStep) || 0 },
+      concurrencyLimit: Number(v.concurrencyLimit) || 1,
+      settling: v.settling === true,
+    };
   } catch {
     return undefined;
   }

@@ -54,6 +54,12 @@ export class TokenBucket {
     this.tokens = Math.min(this.tokens, this.burst);
   }
 
+  /** Forgets saved tokens: the next one is earned at the current rate. */
+  drain(nowMs: number): void {
+    this.refill(nowMs);
+    this.tokens = Math.min(this.tokens, 0);
+  }
+
   /** A fresh, full bucket. */
   reset(rate: number, nowMs: number): void {
     this.rate = rate;
