@@ -102,6 +102,19 @@ describe('panels', () => {
     assert.match(html, /data-series-key="p50:canary"/);
     assert.doesNotMatch(text(render(<LatencyPanel view={view(ds, ['canary'])} />)), /vs stable/);
   });
+  test('compare mode without values on both sides says so instead of a bare dash', () => {
+    const ds = datasetFromHistory('1h', history([snap('stable', NOW - 60_000, { p50: 100 }), snap('canary', NOW - 60_000, { p50: null })]));
+    const out = text(render(<LatencyPanel view={view(ds, ['stable', 'canary'])} />));
+    assert.match(out, /p50 stable 100ms canary - canary vs stable: not enough data yet/);
+    assert.doesNotMatch(out, /vs stable: -/);
+  });
+  test('compare mode stays quiet when every value already explains its absence', () => {
+    // One snapshot per variant: too little for a per-day projection, which says so in words.
+    const young = (v: string) => ({ ...snap(v, NOW - 5_000, { cost: 1 }), window_s: 5 });
+    const ds = datasetFromHistory('1h', history([young('stable'), young('canary')]));
+    const out = text(render(<CostPanel view={view(ds, ['stable', 'canary'])} />));
+    assert.match(out, /Projected per day stable after a minute of data canary after a minute of data By direction/);
+  });
   test('requests: error share from the range, and a plain sentence when there were none', () => {
     const ds = datasetFromHistory('1h', history([snap('stable', NOW - 60_000, { requests: 100, errors5xx: 6 })]));
     assert.match(text(render(<RequestsPanel view={view(ds, ['stable'])} />)), /Error rate \(5xx\) 6\.0% ✖ critical/);

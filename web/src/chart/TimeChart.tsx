@@ -2,7 +2,8 @@
 // (The pragma lets the repository's tsx loader, whose tsconfig has no JSX setting, run these files in tests.)
 import { useEffect, useMemo, useRef } from 'react';
 import uPlot from 'uplot';
-import { formatCompact, formatDateTime, formatTimeTick } from '../format/format.js';
+import { formatCompact, formatDateTime } from '../format/format.js';
+import { AXIS_FONT, AXIS_GAP, AXIS_TICK_SIZE, timeAxisIncrs, timeAxisSpace, timeTickLabels, yAxisSize } from './axes.js';
 import { type PlotData, isEmptyPlot, lastValue } from '../data/series.js';
 import { type Palette, seriesColor } from '../theme/palette.js';
 
@@ -79,18 +80,25 @@ export function TimeChart(props: TimeChartProps) {
       axes: [
         {
           stroke: palette.axis,
+          font: AXIS_FONT,
+          gap: AXIS_GAP,
           grid: { stroke: palette.grid, width: 1 },
-          ticks: { stroke: palette.grid },
-          values: (u, splits) => {
+          ticks: { stroke: palette.grid, size: AXIS_TICK_SIZE },
+          space: (_u, _i, min, max) => timeAxisSpace((max - min) * 1000),
+          incrs: (_u, _i, min, max) => timeAxisIncrs((max - min) * 1000),
+          values: (u, splits, _i, _space, incr) => {
             const span = ((u.scales.x.max ?? 0) - (u.scales.x.min ?? 0)) * 1000;
-            return splits.map((s) => formatTimeTick(s * 1000, span));
+            return timeTickLabels(splits.map((s) => s * 1000), incr * 1000, span);
           },
         },
         {
           stroke: palette.axis,
+          font: AXIS_FONT,
+          gap: AXIS_GAP,
           grid: { stroke: palette.grid, width: 1 },
-          ticks: { stroke: palette.grid },
-          size: 48,
+          ticks: { stroke: palette.grid, size: AXIS_TICK_SIZE },
+          // As wide as the widest label drawn, so "500ms" or "1.0ms" is never cut at the canvas edge.
+          size: (u, values) => yAxisSize(values, (text) => measureAxisText(u, text)),
           values: (_u, splits) => splits.map((v) => (ratioAxis ? `${Math.round(v * 100)}%` : latest.current.axisFormat(v))),
         },
       ],
@@ -164,6 +172,16 @@ export function TimeChart(props: TimeChartProps) {
       </ul>
     </figure>
   );
+}
+
+/** Label width in CSS pixels, measured with the axis font on the plot's own context. */
+function measureAxisText(u: uPlot, text: string): number {
+  const ctx = u.ctx;
+  ctx.save();
+  ctx.font = AXIS_FONT;
+  const w = ctx.measureText(text).width;
+  ctx.restore();
+  return w;
 }
 
 function toAligned(data: PlotData): uPlot.AlignedData {

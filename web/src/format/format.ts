@@ -134,6 +134,16 @@ export function formatDelta(a: Maybe, b: Maybe): string {
   return `${pct > 0 ? '+' : '\u2212'}${text}%`;
 }
 
+export const NOT_ENOUGH_DATA = 'not enough data yet';
+
+/**
+ * The compare readout after "canary vs stable:": the signed delta, or a plain sentence while either
+ * side has no value yet (a bare dash there read like a broken figure).
+ */
+export function formatDeltaReadout(a: Maybe, b: Maybe): string {
+  return missing(a) || missing(b) ? NOT_ENOUGH_DATA : formatDelta(a, b);
+}
+
 /** A window length for labels: "5m", "1h", "7d". */
 export function formatSpan(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -154,11 +164,4 @@ export function formatCompact(v: Maybe): string {
   if (abs >= 10 || abs === 0) return Math.round(v).toString();
   if (abs >= 1) return trim(v.toFixed(1));
   return trim(v.toFixed(2));
-}
-
-/** Time-axis ticks: "14:05" within two days, "Nov 27" beyond, so 7d-90d axes are not a wall of clock times. */
-export function formatTimeTick(ms: number, spanMs: number): string {
-  const d = new Date(ms);
-  if (spanMs > 2 * 86_400_000) return `${MONTHS[d.getMonth()]} ${d.getDate()}`;
-  return `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
 }

@@ -1,7 +1,7 @@
 /** @jsxRuntime automatic */
 import type { ReactNode } from 'react';
 import { type Level, levelStyle } from '../format/thresholds.js';
-import { formatDelta } from '../format/format.js';
+import { formatDelta, formatDeltaReadout } from '../format/format.js';
 
 export function Panel(props: { id: string; title: string; subtitle?: ReactNode; wide?: boolean; children: ReactNode }) {
   return (
@@ -43,8 +43,13 @@ export interface StatValue {
 export function Stat(props: { label: string; values: readonly StatValue[]; hint?: string; id?: string; lowerIsBetter?: boolean }) {
   const { values } = props;
   const compare = values.length > 1;
-  const delta = compare ? formatDelta(values[0].raw ?? null, values[1].raw ?? null) : null;
-  const direction = compare && values[0].raw != null && values[1].raw != null ? Math.sign(values[1].raw - values[0].raw) : 0;
+  const a = compare ? (values[0].raw ?? null) : null;
+  const b = compare ? (values[1].raw ?? null) : null;
+  const comparable = a !== null && b !== null && !Number.isNaN(a) && !Number.isNaN(b);
+  // Nothing to compare and every value already says why in words ("after a minute of data"): say nothing more.
+  const quiet = compare && !comparable && values.every((v) => v.muted);
+  const delta = compare && comparable ? formatDelta(a, b) : null;
+  const direction = comparable ? Math.sign(b - a) : 0;
   const worse = props.lowerIsBetter === undefined ? null : props.lowerIsBetter ? direction > 0 : direction < 0;
   return (
     <div className="stat" data-stat={props.id ?? props.label} title={props.hint}>
@@ -60,6 +65,10 @@ export function Stat(props: { label: string; values: readonly StatValue[]; hint?
         <div className={`stat-delta${worse === true && direction !== 0 ? ' delta-worse' : ''}`} data-delta={delta}>
           <span aria-hidden="true">{direction > 0 ? '\u25B2' : direction < 0 ? '\u25BC' : '='}</span> {values[1].variant} vs {values[0].variant}: {delta}
           {worse === true && direction !== 0 ? ' (worse)' : worse === false && direction !== 0 ? ' (better)' : ''}
+        </div>
+      ) : compare && !quiet ? (
+        <div className="stat-delta stat-delta-pending" data-delta-pending="">
+          {values[1].variant} vs {values[0].variant}: {formatDeltaReadout(a, b)}
         </div>
       ) : null}
     </div>
