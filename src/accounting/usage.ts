@@ -61,7 +61,7 @@ export const totalTokens = (u: TokenUsage) => u.input + u.output + u.cacheRead +
 export function usageFromResponseBody(dialect: Dialect, body: Buffer): TokenUsage | undefined {
   // The proxy reads every non-streaming answer: parse only the `usage` object when it can be
   // found cheaply (it is the last top-level key in both APIs), the whole body otherwise.
-  const at = body.lastIndexOf('"usage"');
+  const at = body.lastIndexOf(USAGE_KEY);
   if (at < 0) return undefined;
   let start = 0;
   while (isSpace(body[start])) start++;
@@ -85,6 +85,7 @@ export function usageFromResponseBody(dialect: Dialect, body: Buffer): TokenUsag
   return usage && totalTokens(usage) > 0 ? usage : undefined;
 }
 
+const USAGE_KEY = Buffer.from('"usage"');
 const isSpace = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 /** The text of the JSON object that follows `:` at `from`, or undefined when there is none. */

@@ -151,6 +151,21 @@ export class Admission {
     if (this.opts.enabled) this.scheduleWindow();
   }
 
+  /**
+   * The fast path of acquire(): a permit when one can be granted at once, with no promise and
+   * no signal; undefined when the caller must go through acquire() (wait, or be refused).
+   */
+  tryAcquire(client: string): Permit | undefined {
+    const now = this.clock.now();
+    if (this.blockedUntilMs !== undefined && now < this.blockedUntilMs) return undefined;
+    if (this.queue.size === 0 && this.inFlight < this.limit() && !this.redisActive() && this.takeLocalToken(now)) {
+      const bucket = BUCKET_INDEX.get(client) ?? BUCKET_INDEX.get(clientBucket(client))!;
+      this.waitHist[bucket]!.observe(0);
+      return this.grant(0);
+    }
+    return undefined;
+  }
+
   acquire(client: string, signal: AbortSignal): Promise<Permit> {
     const bucket = BUCKET_INDEX.get(client) ?? BUCKET_INDEX.get(clientBucket(client))!;
     if (signal.aborted) return Promise.reject(signal.reason);
@@ -159,10 +174,8 @@ export class Admission {
       if (now < this.blockedUntilMs) return Promise.reject(this.rejection('quota', bucket, Math.ceil((this.blockedUntilMs - now) / 1000)));
       this.blockedUntilMs = undefined;
     }
-    if (this.queue.size === 0 && this.inFlight < this.limit() && !this.redisActive() && this.takeLocalToken(now)) {
-      this.waitHist[bucket]!.observe(0);
-      return Promise.resolve(this.grant(0));
-    }
+    const granted = this.tryAcquire(client);
+    if (granted) return Promise.resolve(granted);
     if (this.queue.size >= this.opts.queueMax) {
       return Promise.reject(this.rejection('capacity', bucket, this.estimatedWaitSeconds(this.queue.size + 1)));
     }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../log/logger.js';
@@ -56,6 +56,9 @@ const OUTCOME: Record<ZaiErrorClass, AttemptOutcome> = {
 
 /** Per-request timings and facts, filled in as the request moves through the pipeline. */
 export class RequestState {
+  /** undici takes an EventEmitter as its abort signal: far cheaper than an AbortController. */
+  readonly upstreamAbort = new EventEmitter();
+  private controller: AbortController | undefined;
   readonly startedAt = performance.now();
   waitMs = 0;
   upstreamMs = 0;
@@ -69,6 +72,23 @@ export class RequestState {
   model: unknown;
   stream = false;
   errorClass: string | undefined;
+
+  /** An AbortSignal for waits (admission queue, backoff, backpressure), made on first need. */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.clientGone) this.controller.abort();
+    }
+    return this.controller.signal;
+  }
+
+  /** The client went away before its answer ended: stop everything done on its behalf. */
+  markClientGone(): void {
+    if (this.clientGone) return;
+    this.clientGone = true;
+    this.upstreamAbort.emit('abort');
+    this.controller?.abort();
+  }
 }
 
 /** Why an attempt failed before anything reached the client; decides retry and metrics. */
@@ -95,15 +115,6 @@ export class Forwarder {
   }
 
   async forward(req: IncomingMessage, res: ServerResponse, route: UpstreamRoute, search: string, st: RequestState): Promise<void> {
-    const abort = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) {
-        st.clientGone = true;
-        abort.abort();
-        this.metrics.clientDisconnect(route.label);
-      }
-    });
-
     const presented = presentedKey(req.headers);
     if (this.opts.clientKeys.size > 0 && (presented === undefined || !this.opts.clientKeys.has(presented))) {
       req.resume();
@@ -142,7 +153,7 @@ export class Forwarder {
       if (this.opts.admission) {
         const waitStart = performance.now();
         try {
-          permit = await this.opts.admission.acquire(bucket, abort.signal);
+          permit = this.opts.admission.tryAcquire(bucket) ?? (await this.opts.admission.acquire(bucket, st.signal));
         } catch (err) {
           st.waitMs += performance.now() - waitStart;
           if (err instanceof AdmissionRejected) {
@@ -153,7 +164,7 @@ export class Forwarder {
         st.waitMs += performance.now() - waitStart;
       }
 
-      const failure = await this.attempt(req, res, route, path, headers, body, abort.signal, st, permit, exchange);
+      const failure = await this.attempt(req, res, route, path, headers, body, st, permit, exchange);
       if (failure === undefined || st.clientGone) return;
 
       this.metrics.upstreamError(failure.errorType);
@@ -164,7 +175,7 @@ export class Forwarder {
       if (performance.now() + delay > deadline) return failure.send();
       const sleptFrom = performance.now();
       try {
-        await sleep(delay, undefined, { signal: abort.signal });
+        await sleep(delay, undefined, { signal: st.signal });
       } catch {
         this.log.debug({ route: route.label, attempts: st.attempts }, 'client left during retry backoff; no further attempt');
         return;
@@ -188,7 +199,6 @@ export class Forwarder {
     path: string,
     headers: Record<string, string>,
     body: Buffer,
-    signal: AbortSignal,
     st: RequestState,
     permit: Permit | undefined,
     exchange: Exchange,
@@ -204,7 +214,7 @@ export class Forwarder {
         method: req.method as Dispatcher.HttpMethod,
         headers,
         body: body.length > 0 ? body : undefined,
-        signal,
+        signal: st.upstreamAbort,
         headersTimeout: this.opts.headersTimeoutMs,
         bodyTimeout: this.opts.bodyTimeoutMs,
       });
@@ -290,7 +300,7 @@ export class Forwarder {
         for (;;) {
           tap?.push(chunk);
           st.bytesOut += chunk.length;
-          if (!res.write(chunk)) await once(res, 'drain', { signal });
+          if (!res.write(chunk)) await once(res, 'drain', { signal: st.signal });
           const next = await iterator.next();
           if (next.done) break;
           chunk = next.value;

@@ -137,6 +137,10 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Pr
         if (isDraining) return forwarder.reject(res, route, st, draining());
         inFlight++;
         res.once('close', () => {
+          if (!res.writableFinished) {
+            st.markClientGone();
+            requestMetrics.clientDisconnect(route.label);
+          }
           requestMetrics.finish(req.method, route.label, st);
           accessLog.info({
             method: req.method,
