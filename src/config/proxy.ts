@@ -78,6 +78,9 @@ export function readProxyEnv(env: NodeJS.ProcessEnv = process.env) {
       'invalid configuration: PROXY_API_KEYS requires ZAI_API_KEY (client keys are the proxy\'s own; the operator key is what goes upstream)',
     );
   }
+  if (raw.QUOTA_PACING && !raw.RATE_LIMIT_ENABLED) {
+    throw new ConfigError('invalid configuration: QUOTA_PACING paces through the rate limiter and needs RATE_LIMIT_ENABLED=true');
+  }
   if (raw.QUOTA_POLL_ENABLED && raw.ZAI_API_KEY === undefined) {
     throw new ConfigError('invalid configuration: QUOTA_POLL_ENABLED requires ZAI_API_KEY (the quota of a forwarded client key is not ours to watch)');
   }

@@ -5,7 +5,7 @@ import { CeilingEstimator, type CeilingState, type WindowResult } from './ceilin
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import { FairQueue, type QueueNode } from './fair-queue.js';
-import { RedisBudget, type SharedLimits } from './redis-budget.js';
+import type { RedisBudget, SharedLimits } from './redis-budget.js';
 import { deleteLimits, loadLimits, saveLimits } from './state-file.js';
 import { burstFor, TokenBucket } from './token-bucket.js';
 
@@ -81,7 +81,8 @@ export class Admission {
   private readonly bucket: TokenBucket;
   private readonly queue = new FairQueue<Waiter>(CLIENT_BUCKETS);
   private readonly waitHist: ReturnType<Metrics['zai_proxy_rate_limit_wait_seconds']['labels']>[];
-  private readonly redis: RedisBudget | undefined;
+  /** Set by start() when REDIS_URL is given; ioredis is loaded only then (it costs ~45 ms at start). */
+  private redis: RedisBudget | undefined;
   private inFlight = 0;
   private rateCap: number | undefined;
   private blockedUntilMs: number | undefined;
@@ -123,11 +124,14 @@ export class Admission {
     this.bucket = new TokenBucket(this.effectiveRate(), clock.now());
     this.windowStart = clock.now();
     this.waitHist = Array.from({ length: CLIENT_BUCKETS }, (_, i) => metrics.zai_proxy_rate_limit_wait_seconds.labels({ client: `c${i}` }));
-    this.redis = opts.enabled && opts.redisUrl ? new RedisBudget(opts.redisUrl, log, clock, opts.windowMs) : undefined;
   }
 
   /** Loads persisted (or shared) state and starts the window timer. */
   async start(): Promise<void> {
+    if (this.opts.enabled && this.opts.redisUrl) {
+      const { RedisBudget } = await import('./redis-budget.js');
+      this.redis = new RedisBudget(this.opts.redisUrl, this.log, this.clock, this.opts.windowMs);
+    }
     if (this.opts.enabled && this.opts.stateFile && !this.redis) {
       const loaded = await loadLimits(this.opts.stateFile, this.clock.now(), this.opts.stateMaxAgeMs).catch(() => undefined);
       if (loaded?.state) {

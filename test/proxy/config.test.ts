@@ -47,6 +47,7 @@ describe('proxy configuration', () => {
       [{ TOKEN_COUNTING_ENABLED: 'maybe' }, /TOKEN_COUNTING_ENABLED must be one of/],
       [{ RATE_LIMIT_MIN: '20', RATE_LIMIT_MAX: '10' }, /RATE_LIMIT_MIN must not exceed RATE_LIMIT_MAX/],
       [{ PROXY_API_KEYS: 'a,b' }, /PROXY_API_KEYS requires ZAI_API_KEY/],
+      [{ QUOTA_PACING: 'on', RATE_LIMIT_ENABLED: 'false' }, /QUOTA_PACING paces through the rate limiter/],
     ];
     for (const [env, message] of cases) assert.throws(() => readProxyEnv(env), (e: unknown) => e instanceof ConfigError && message.test(e.message));
   });
