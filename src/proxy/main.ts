@@ -12,8 +12,7 @@ export async function main(_args: string[]): Promise<void> {
     proxy.shutdown().then(
       () => {
         log.info('stopped');
-        log.flush();
-        process.exit(0);
+        log.flush(() => process.exit(0));
       },
       (err: unknown) => {
         log.error({ err: (err as Error).message }, 'shutdown failed');

@@ -26,8 +26,8 @@ export async function main(_args: string[]): Promise<void> {
     stopping = true;
     log.info({ signal }, 'stopping');
     await Promise.allSettled([proxy.shutdown(), dashboard.close()]);
-    log.flush();
-    process.exit(0);
+    log.info('stopped');
+    log.flush(() => process.exit(0));
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
