@@ -7,6 +7,7 @@ import { request } from 'undici';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { startTestProxy, type TestProxy } from '../support/proxy.js';
 import { metricValue } from '../support/metric-values.js';
+import { pollUntil } from '../support/wait.js';
 
 /**
  * The admission queue, /health, the admin reset and the state file, end to end: a real proxy
@@ -20,15 +21,6 @@ const ADMIN_TOKEN = 'admin-token-e2e-admission-3e41';
 const BODY = JSON.stringify({ model: 'glm-4.7', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] });
 const STREAM_BODY = JSON.stringify({ model: 'glm-4.7', stream: true, messages: [{ role: 'user', content: 'hi' }] });
 
-async function pollUntil(cond: () => Promise<boolean> | boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; i < 10_000; i++) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`gave up waiting for: ${what}`);
-}
 
 function post(proxy: TestProxy, path: string, body: string, signal?: AbortSignal, headers: Record<string, string> = {}) {
   return request(`${proxy.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${CLIENT_KEY}`, ...headers }, body, signal });

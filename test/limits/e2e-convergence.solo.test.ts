@@ -1,12 +1,10 @@
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { once } from 'node:events';
 import { Agent, request } from 'undici';
 import { startSimulator, type Simulator, type SimStats } from '../../src/sim/index.js';
 import { startTestProxy, type TestProxy } from '../support/proxy.js';
 import { requireBinary } from '../support/binaries.js';
+import { RedisServer } from '../support/redis-server.js';
 
 /**
  * The control laws against a simulator with a true request-rate ceiling and a true
@@ -20,7 +18,6 @@ import { requireBinary } from '../support/binaries.js';
  */
 const KEY = 'zai-operator-key-e2e-convergence-19ad';
 const WINDOW_MS = 500;
-const CHAT = '/api/paas/v4/chat/completions';
 
 const BODY = JSON.stringify({ model: 'glm-4.7', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] });
 const STREAM_BODY = JSON.stringify({ model: 'glm-4.7', stream: true, messages: [{ role: 'user', content: 'hi' }] });
@@ -250,32 +247,18 @@ describe('two proxies sharing Redis', () => {
   const redisBin = requireBinary('redis-server');
   // 30 per sliding 500 ms = 60 req/s: enough answers per window that one refusal is not 5 %.
   const CEILING = 60;
-  let redis: ChildProcess | undefined;
-  let port = 0;
+  let redis: RedisServer | undefined;
 
   before(async () => {
     if (redisBin.skip) return;
-    port = await freePort();
-    redis = spawn(redisBin.path!, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    redis.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    const deadline = Date.now() + 10_000;
-    for (let i = 0; i < 1000 && !out.includes('Ready to accept connections'); i++) {
-      if (Date.now() > deadline || redis.exitCode !== null) throw new Error('redis-server did not start');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    redis = await RedisServer.start(redisBin.path!);
   });
-  after(async () => {
-    if (!redis || redis.exitCode !== null) return;
-    const exited = once(redis, 'exit');
-    redis.kill('SIGKILL');
-    await exited;
-  });
+  after(() => redis?.stop());
 
   it('together hold one ceiling: the shared window sums both replicas and both adopt one estimate', { skip: redisBin.skip }, async (t) => {
     const sim = await startSimulator({ scenario: { rateLimit: { rps: 30, windowMs: 500 } } });
     const agent = new Agent({ connections: 64 });
-    const shared = env(sim, { REDIS_URL: `redis://127.0.0.1:${port}`, RATE_LIMIT_INITIAL: String(5 * CEILING), RATE_LIMIT_MAX: '400', RATE_LIMIT_PROBE_INTERVAL: '10', MAX_WORKERS: '64' });
+    const shared = env(sim, { REDIS_URL: redis!.url, RATE_LIMIT_INITIAL: String(5 * CEILING), RATE_LIMIT_MAX: '400', RATE_LIMIT_PROBE_INTERVAL: '10', MAX_WORKERS: '64' });
     const a = await startTestProxy(shared);
     const b = await startTestProxy(shared);
     t.after(async () => {
@@ -321,10 +304,3 @@ async function pollUntilEqual(a: () => number, b: () => number): Promise<void> {
   assert.equal(a(), b(), 'both replicas adopted one shared ceiling');
 }
 
-async function freePort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const p = (srv.address() as { port: number }).port;
-  srv.close();
-  return p;
-}

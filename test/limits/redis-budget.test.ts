@@ -1,58 +1,25 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { once } from 'node:events';
 import { requireBinary } from '../support/binaries.js';
+import { RedisServer } from '../support/redis-server.js';
+import { pollUntil } from '../support/wait.js';
 import { Admission } from '../../src/limits/admission.js';
 import { systemClock } from '../../src/limits/clock.js';
 import { createMetrics } from '../../src/metrics/catalogue.js';
 import { options, silentLog } from './support.js';
 
 const redisBin = requireBinary('redis-server');
-let port = 0;
-let redis: ChildProcess | undefined;
-
-async function freePort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const p = (srv.address() as { port: number }).port;
-  srv.close();
-  return p;
-}
-
-async function startRedis(): Promise<void> {
-  redis = spawn(redisBin.path!, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  let out = '';
-  redis.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  await waitFor(() => out.includes('Ready to accept connections'), 10_000, 'redis-server did not start');
-}
-
-async function stopRedis(): Promise<void> {
-  if (!redis || redis.exitCode !== null) return;
-  const exited = once(redis, 'exit');
-  redis.kill('SIGKILL');
-  await exited;
-}
-
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (let i = 0; i < 10_000 && !cond(); i++) {
-    if (Date.now() > deadline) throw new Error(what);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+let redis: RedisServer | undefined;
 
 before(async () => {
   if (redisBin.skip) return;
-  port = await freePort();
-  await startRedis();
+  redis = await RedisServer.start(redisBin.path!);
 });
-after(stopRedis);
+after(() => redis?.stop());
 
 function replica(rate: number) {
   return new Admission(
-    options({ redisUrl: `redis://127.0.0.1:${port}`, initialRate: rate, maxRate: rate, minRate: 1, maxWorkers: 100, queueMax: 1000, queueTimeoutMs: 20_000, windowMs: 600_000 }),
+    options({ redisUrl: redis!.url, initialRate: rate, maxRate: rate, minRate: 1, maxWorkers: 100, queueMax: 1000, queueTimeoutMs: 20_000, windowMs: 600_000 }),
     createMetrics('test', { processMetrics: false }),
     silentLog,
     systemClock,
@@ -87,10 +54,10 @@ test('a Redis outage degrades to local limits without failing requests, and Redi
   const signal = new AbortController().signal;
   (await adm.acquire('c0', signal)).release('ok');
   assert.equal(adm.snapshot().sharedState, 'redis');
-  await stopRedis();
-  await waitFor(() => adm.snapshot().sharedState === 'redis_unavailable', 5000, 'outage not noticed');
+  await redis!.stop();
+  await pollUntil(() => adm.snapshot().sharedState === 'redis_unavailable', 'the outage to be noticed', 5000);
   for (let i = 0; i < 5; i++) (await adm.acquire('c0', signal)).release('ok');
-  await startRedis();
-  await waitFor(() => adm.snapshot().sharedState === 'redis', 10_000, 'did not reconnect');
+  await redis!.start();
+  await pollUntil(() => adm.snapshot().sharedState === 'redis', 'the limiter to reconnect', 10_000);
   (await adm.acquire('c0', signal)).release('ok');
 });

@@ -6,6 +6,7 @@ import { ZAI_ERROR_TABLE } from '../../src/zai/errors.js';
 import { startTestProxy, type TestProxy } from '../support/proxy.js';
 import { metricValue } from '../support/metric-values.js';
 import type { MetricName } from '../../src/metrics/catalogue.js';
+import { pollUntil } from '../support/wait.js';
 
 /**
  * Retry contracts, end to end: a real proxy in front of the simulator, upstream call counts
@@ -308,13 +309,3 @@ describe('retries through the live proxy', () => {
   });
 });
 
-/** Bounded polling for a condition the proxy reaches asynchronously (no fixed sleeps). */
-async function pollUntil(cond: () => Promise<boolean> | boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; i < 10_000; i++) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`gave up waiting for: ${what}`);
-}
