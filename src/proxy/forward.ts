@@ -91,11 +91,10 @@ export class RequestState {
   }
 }
 
-/** Why an attempt failed before anything reached the client; decides retry and metrics. */
+/** A retryable failure of an attempt, before anything reached the client. */
 interface AttemptFailure {
   errorType: string;
   retryReason: string;
-  retryable: boolean;
   retryAfterMs?: number;
   cls: ZaiErrorClass | 'network' | 'truncated';
   /** Sends the final answer for this failure when no retry follows. */
@@ -129,7 +128,7 @@ export class Forwarder {
         res.setHeader('connection', 'close');
         return this.reject(res, route, st, bodyTooLarge(this.opts.maxBodyBytes));
       }
-      st.clientGone = true;
+      st.markClientGone();
       return; // the client went away while sending its body
     }
     st.bytesIn = body.length;
@@ -168,7 +167,7 @@ export class Forwarder {
       if (failure === undefined || st.clientGone) return;
 
       this.metrics.upstreamError(failure.errorType);
-      if (!failure.retryable || attempt >= this.opts.maxRetries) return failure.send();
+      if (attempt >= this.opts.maxRetries) return failure.send();
       const delay = retryDelayMs(attempt + 1, { class: failure.cls, retryAfterMs: failure.retryAfterMs }, this.random, { baseMs: this.opts.retryBaseDelayMs });
       // A retry that cannot start before the client gives up only turns a clear answer into a
       // timeout on its side: relay what the upstream said instead.
@@ -237,7 +236,6 @@ export class Forwarder {
           return {
             errorType: String(status),
             retryReason: error.class,
-            retryable: true,
             retryAfterMs: error.retryAfterMs,
             cls: error.class,
             send: () => this.relayError(res, st, response, errBody, error),
@@ -418,7 +416,6 @@ function networkFailure(err: unknown, reject: (e: ProxyError) => void): AttemptF
   return {
     errorType: timeout ? 'timeout' : 'upstream_connection',
     retryReason: 'network_error',
-    retryable: true,
     cls: 'network',
     send: () => reject(timeout ? upstreamTimeout() : upstreamUnavailable(code === 'unknown' ? 'connection failed' : code)),
   };
@@ -428,7 +425,6 @@ function truncatedFailure(err: unknown, kind: 'truncated_response' | 'empty_stre
   return {
     errorType: err !== undefined && errorCode(err).includes('TIMEOUT') ? 'timeout' : kind,
     retryReason: kind,
-    retryable: true,
     cls: 'truncated',
     send: () => reject(upstreamUnavailable(kind === 'empty_streaming' ? 'the upstream stream ended before any data' : 'the upstream response was cut short')),
   };

@@ -87,7 +87,7 @@ interface RequestChildren {
   overhead: HistogramChild;
 }
 
-/** Z.AI codes are four digits; anything else an upstream invents becomes "other". */
+/** Z.AI business codes are 1xxx (at most a thousand series); anything else becomes "other". */
 function boundedCode(code: string): string {
-  return /^\d{1,6}$/.test(code) ? code : 'other';
+  return /^1\d{3}$/.test(code) ? code : 'other';
 }
