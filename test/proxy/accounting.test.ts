@@ -115,3 +115,36 @@ async function waitForValue(read: () => Promise<number>, want: number): Promise<
   }
   assert.equal(last, want);
 }
+
+describe('token accounting edge cases', () => {
+  it('counts a stream cut mid-way once, from its partial output, and nothing when estimation is off', async () => {
+    const sim = await startSimulator({ scenario: { streamUsage: 'final_chunk', streamChunks: 6 } });
+    const estimating = await startTestProxy({ ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl, RATE_LIMIT_ENABLED: 'false', MAX_RETRIES: '0' });
+    const silent = await startTestProxy({ ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl, RATE_LIMIT_ENABLED: 'false', MAX_RETRIES: '0', TOKEN_COUNTING_ENABLED: 'Off' });
+    try {
+      for (const proxy of [estimating, silent]) {
+        // The stream dies after three content chunks, before the usage chunk.
+        sim.setScenario({ faults: [{ kind: 'resetMidStream', afterChunks: 3 }] });
+        const res = await request(`${proxy.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'glm-cut', stream: true, messages: [{ role: 'user', content: 'a prompt to estimate' }] }),
+        });
+        const text = await res.body.text();
+        assert.ok(!text.includes('[DONE]'), 'the stream was cut');
+      }
+      const sources = (proxy: TestProxy, source: string) => metricValue(proxy.metrics, 'zai_proxy_usage_source_total', { source });
+      await waitForValue(() => sources(estimating, 'estimated'), 1);
+      assert.equal(await sources(estimating, 'reported'), 0);
+      const output = await metricValue(estimating.metrics, 'zai_proxy_tokens_total', { model: 'glm-cut', direction: 'output' });
+      assert.ok(output > 0 && output < 20, `partial output estimated: ${output} tokens`);
+      await waitForValue(() => sources(silent, 'none'), 1);
+      assert.equal(await metricValue(silent.metrics, 'zai_proxy_tokens_total'), 0, 'TOKEN_COUNTING_ENABLED=Off estimates nothing');
+      assert.equal(await metricValue(estimating.metrics, 'zai_proxy_upstream_errors_total', { error_type: 'stream_aborted' }), 1);
+    } finally {
+      await estimating.close();
+      await silent.close();
+      await sim.close();
+    }
+  });
+});
