@@ -1,3 +1,5 @@
+import { gunzipSync } from 'node:zlib';
+import { request as undiciRequest } from 'undici';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -72,6 +74,11 @@ test('status, config, history over two live targets, with rates and variants fro
   const auto = (await (await get('/api/metrics?range=7d')).json()) as MetricsResponse;
   assert.equal(auto.resolution, '1h'); // 7 days of 1m points would exceed the auto cap
   assert.equal(((await (await get('/api/metrics?range=24h')).json()) as MetricsResponse).resolution, '1m');
+  // History is gzipped for clients that accept it, and decodes to the same answer.
+  const raw = await undiciRequest(`${dash.url}/api/metrics?range=5m&variant=stable`, { headers: { 'accept-encoding': 'gzip' } });
+  assert.equal(raw.headers['content-encoding'], 'gzip');
+  const unzipped = JSON.parse(gunzipSync(Buffer.from(await raw.body.arrayBuffer())).toString('utf8')) as MetricsResponse;
+  assert.deepEqual(unzipped.points, hist.points);
 
   const dashMetrics = await (await get('/metrics')).text();
   assert.match(dashMetrics, /zai_dashboard_scrapes_total\{target="[^"]+",result="success"\} 2/);

@@ -1,5 +1,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { Logger } from '../../log/logger.js';
 import type { ConfigResponse, HelloEvent, MetricsResponse, StatusEvent, StatusResponse, VariantSnapshot, VariantStatus } from '../model.js';
 import type { DashboardMetrics } from '../self-metrics.js';
@@ -38,6 +40,8 @@ export interface ApiOptions {
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
+const gzipAsync = promisify(gzip);
+
 const finiteOrNull = (_k: string, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v);
 
 function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
@@ -47,6 +51,24 @@ function sendJson(res: ServerResponse, status: number, body: unknown, extra: Rec
 function sendJsonText(res: ServerResponse, status: number, text: string, extra: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...extra });
   res.end(text);
+}
+
+/**
+ * History answers run to megabytes of repetitive JSON (a 24h range is ~12 MB): gzip them when
+ * the client accepts it (browsers do), off the event loop, at a level that favours speed.
+ */
+async function sendHistory(req: IncomingMessage, res: ServerResponse, text: string): Promise<void> {
+  const accepts = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+  if (!accepts || text.length < 1024) return sendJsonText(res, 200, text, { vary: 'accept-encoding' });
+  const body = await gzipAsync(text, { level: 4 });
+  res.writeHead(200, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-encoding': 'gzip',
+    'content-length': body.length,
+    vary: 'accept-encoding',
+  });
+  res.end(body);
 }
 
 function cookieValue(header: string | undefined, name: string): string | undefined {
@@ -137,7 +159,7 @@ export class DashboardApi {
         case '/api/status':
           return sendJson(res, 200, await this.status());
         case '/api/metrics':
-          return sendJsonText(res, 200, await this.history(url.searchParams));
+          return await sendHistory(req, res, await this.history(url.searchParams));
         case '/api/config':
           return sendJson(res, 200, this.configBody());
         case '/api/events':
