@@ -52,7 +52,7 @@ export function prometheusApi(baseUrl: string, { timeoutMs = 10_000 } = {}): Pro
         bodyTimeout: timeoutMs,
       });
     } catch (err) {
-      throw new PrometheusUnreachableError(`${base} does not answer: ${(err as Error).message}`);
+      throw new PrometheusUnreachableError((err as Error).message);
     }
     const text = await res.body.text();
     try {
