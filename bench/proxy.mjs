@@ -10,7 +10,7 @@ const root = new URL('..', import.meta.url).pathname;
 const arg = (name, fallback) => Number(process.argv[process.argv.indexOf(name) + 1]) || fallback;
 const duration = arg('--duration', 10);
 const rounds = arg('--rounds', 3);
-const ports = { sim: 19101, bare: 19102, proxy: 19103, proxyOff: 19104 };
+const ports = { sim: 19101, bare: 19102, proxy: 19103, proxyOff: 19104, proxyQuiet: 19105 };
 const children = [];
 
 function start(cmd, args, env = {}) {
@@ -51,7 +51,7 @@ try {
   start(process.execPath, ['bench/bare-passthrough.mjs', String(ports.bare), `http://127.0.0.1:${ports.sim}`]);
   const proxyEnv = {
     ZAI_OPENAI_BASE_URL: openaiBase,
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'info',
     RATE_LIMIT_STATE_FILE: 'none',
     // Limits on but out of the way: the bench measures the proxy's cost, not the limiter's holds.
     RATE_LIMIT_MAX: '1000000',
@@ -65,13 +65,16 @@ try {
     TOKEN_COUNTING_ENABLED: 'false',
     RATE_LIMIT_ENABLED: 'false',
   });
-  await Promise.all([ports.bare, ports.proxy, ports.proxyOff].map((p) => waitUp(`http://127.0.0.1:${p}/health`).catch(() => waitUp(`http://127.0.0.1:${p}/`))));
+  // The same proxy without its per-request access line, to show what logging costs.
+  start(process.execPath, ['bin/zai-proxy', 'serve'], { ...proxyEnv, PORT: String(ports.proxyQuiet), LOG_LEVEL: 'warn' });
+  await Promise.all([ports.bare, ports.proxy, ports.proxyOff, ports.proxyQuiet].map((p) => waitUp(`http://127.0.0.1:${p}/health`).catch(() => waitUp(`http://127.0.0.1:${p}/`))));
 
   const targets = {
     direct: `${openaiBase}/chat/completions`,
     bare: `http://127.0.0.1:${ports.bare}/api/paas/v4/chat/completions`,
     proxy: `http://127.0.0.1:${ports.proxy}/v1/chat/completions`,
     proxyNoLimitsNoEstimate: `http://127.0.0.1:${ports.proxyOff}/v1/chat/completions`,
+    proxyNoAccessLog: `http://127.0.0.1:${ports.proxyQuiet}/v1/chat/completions`,
   };
   // Warm up every path (JIT, connection pools) before measuring.
   for (const url of Object.values(targets)) wrk(url, 8);
@@ -98,7 +101,8 @@ try {
     rounds,
     results,
     proxyVsBareRps: +(results.proxy.rps32 / results.bare.rps32).toFixed(3),
-    addedP50ms: { bare: added('bare'), proxy: added('proxy'), proxyNoLimitsNoEstimate: added('proxyNoLimitsNoEstimate') },
+    proxyNoAccessLogVsBareRps: +(results.proxyNoAccessLog.rps32 / results.bare.rps32).toFixed(3),
+    addedP50ms: Object.fromEntries(Object.keys(targets).filter((n) => n !== 'direct').map((n) => [n, added(n)])),
   };
   mkdirSync(`${root}/bench/results`, { recursive: true });
   writeFileSync(`${root}/bench/results/proxy.json`, JSON.stringify(summary, null, 2));

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { once } from 'node:events';
 import { Pool } from 'undici';
 import type { ProxyEnv } from '../config/proxy.js';
+import { AccessLog } from '../log/access-log.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createMetrics, type Metrics } from '../metrics/catalogue.js';
 import { ModelLabels } from '../metrics/labels.js';
@@ -107,7 +108,7 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Pr
     log,
   );
 
-  const accessLog = log.child({ component: 'access' });
+  const accessLog = new AccessLog(log);
   let inFlight = 0;
   let isDraining = false;
   const idle = new EventTarget();
@@ -143,18 +144,18 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Pr
             requestMetrics.clientDisconnect(route.label);
           }
           requestMetrics.finish(req.method, route.label, st);
-          accessLog.info({
+          accessLog.write({
             method: req.method,
             route: route.label,
             status: st.status || 499,
-            ms: round(performance.now() - st.startedAt),
-            upstreamMs: round(st.upstreamMs),
-            waitMs: round(st.waitMs),
+            ms: performance.now() - st.startedAt,
+            upstreamMs: st.upstreamMs,
+            waitMs: st.waitMs,
             attempts: st.attempts,
             stream: st.stream,
             bytesIn: st.bytesIn,
             bytesOut: st.bytesOut,
-            clientGone: st.clientGone || undefined,
+            clientGone: st.clientGone,
             zaiError: st.errorClass,
           });
           if (--inFlight === 0) idle.dispatchEvent(new Event('idle'));
@@ -237,4 +238,3 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Pr
   return { url: `http://${host}:${port}`, server, metrics, admission, shutdown };
 }
 
-const round = (ms: number) => Math.round(ms * 100) / 100;
