@@ -1,5 +1,3 @@
-import { ConfigError } from './config/fields.js';
-
 /** `zai-proxy <command>`: each command lives in its own module, loaded only when used. */
 const commands: Record<string, { summary: string; run: (args: string[]) => Promise<void> }> = {
   serve: { summary: 'run the proxy', run: async (a) => (await import('./proxy/main.js')).main(a) },
@@ -30,7 +28,8 @@ async function run(): Promise<void> {
   try {
     await command.run(args);
   } catch (err) {
-    if (err instanceof ConfigError) {
+    // Matched by name so `help` does not load the configuration modules (zod costs ~100 ms).
+    if (err instanceof Error && err.name === 'ConfigError') {
       process.stderr.write(`zai-proxy ${name}: ${err.message}\n`);
       process.exit(2);
     }
