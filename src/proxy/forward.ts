@@ -35,7 +35,6 @@ export interface ForwarderOptions {
   admission: Admission | undefined;
   /** Called with the reset time of every quota (1308/1310) answer, for opt-in pacing. */
   onQuotaExhausted?: (resetAtMs: number) => void;
-  random?: () => number;
 }
 
 /** Largest error body read from the upstream to classify it (and relay it unchanged). */
@@ -102,16 +101,12 @@ interface AttemptFailure {
 }
 
 export class Forwarder {
-  private readonly random: () => number;
-
   constructor(
     private readonly opts: ForwarderOptions,
     private readonly metrics: RequestMetrics,
     private readonly accountant: Accountant,
     private readonly log: Logger,
-  ) {
-    this.random = opts.random ?? Math.random;
-  }
+  ) {}
 
   async forward(req: IncomingMessage, res: ServerResponse, route: UpstreamRoute, search: string, st: RequestState): Promise<void> {
     const presented = presentedKey(req.headers);
@@ -168,7 +163,7 @@ export class Forwarder {
 
       this.metrics.upstreamError(failure.errorType);
       if (attempt >= this.opts.maxRetries) return failure.send();
-      const delay = retryDelayMs(attempt + 1, { class: failure.cls, retryAfterMs: failure.retryAfterMs }, this.random, { baseMs: this.opts.retryBaseDelayMs });
+      const delay = retryDelayMs(attempt + 1, { class: failure.cls, retryAfterMs: failure.retryAfterMs }, Math.random, { baseMs: this.opts.retryBaseDelayMs });
       // A retry that cannot start before the client gives up only turns a clear answer into a
       // timeout on its side: relay what the upstream said instead.
       if (performance.now() + delay > deadline) return failure.send();
