@@ -9,9 +9,10 @@
  * - DIRTY (e > 5 %). The upstream refused part of what we sent, so its ceiling is near `a`.
  *   ceiling ← α'·a + (1 − α')·ceiling, with α' = max(α, min(1, 2e)): a mild window is treated
  *   as noise and smoothed with RATE_LIMIT_CEILING_ALPHA, a massive one (we were far above the
- *   limit) is believed at once. The estimate is then clamped to at most a/0.99: a window that
- *   lost more than 5 % proves nothing above that survives clean, and an estimate left above it
- *   would hold the rate in the 1–5 % "middle" band forever (the original's steady 429 leak).
+ *   limit) is believed at once. The estimate is then clamped to at most a: a window that lost
+ *   more than 5 % proves nothing above what it accepted, and an estimate left above it would
+ *   hold the rate in the 1–5 % "middle" band forever (the original's steady 429 leak); holding
+ *   the full margin below `a` also absorbs the noise in measuring `a` over one window.
  *   rate ← max(min, ceiling·(1 − margin)). One window from 5× above the ceiling lands at
  *   98 % of it. A dirty PROBE window that accepted more than the proven ceiling is believed
  *   outright (α' = 1): the probe measured the raised ceiling itself.
@@ -146,7 +147,7 @@ export class CeilingEstimator {
       // would settle a raised ceiling well short of its value, to be climbed again by probes).
       const a = s.probeStep > 0 && accepted > s.ceiling ? 1 : Math.max(alpha, Math.min(1, 2 * e));
       let ceiling = a * accepted + (1 - a) * s.ceiling;
-      ceiling = Math.min(ceiling, accepted / (1 - CLEAN));
+      ceiling = Math.min(ceiling, accepted);
       ceiling = clamp(ceiling, minRate, maxRate);
       const changed = ceiling !== s.ceiling;
       this.s = { rate: this.holdRate(ceiling), ceiling, cleanWindows: 0, probeStep: 0 };
