@@ -31,6 +31,8 @@ export interface ProxyServer {
 /** Builds every part of the proxy from its configuration and starts listening. */
 export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Promise<ProxyServer> {
   const log = opts.log ?? createLogger(env.LOG_LEVEL);
+  // Read before anything starts: a bad price file stops the process with a ConfigError.
+  const prices = loadPriceTable({ file: env.PRICING_FILE, json: env.PRICING_JSON });
   const metrics = createMetrics(env.DEPLOYMENT_VARIANT);
   const build = buildInfo(env);
   metrics.zai_proxy_build_info.labels(build.version, build.commit, build.buildTime).set(1);
@@ -84,7 +86,7 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Pr
 
   const requestMetrics = new RequestMetrics(metrics, log);
   const accountant = new Accountant(
-    new UsageRecorder(metrics, loadPriceTable({ file: env.PRICING_FILE, json: env.PRICING_JSON })),
+    new UsageRecorder(metrics, prices),
     metrics.zai_proxy_token_count_duration_seconds,
     new ModelLabels(),
     env.TOKEN_COUNTING_ENABLED,
