@@ -1,5 +1,6 @@
 import type { Metrics } from '../metrics/catalogue.js';
-import { pricingTier, type Direction, type PriceTable } from './pricing.js';
+import type { CounterChild, HistogramChild } from '../metrics/fast.js';
+import { pricingTier, type Direction, type PriceTable, type PricingTier } from './pricing.js';
 import type { TokenUsage } from './usage.js';
 
 /** Where a request's token counts came from. */
@@ -18,57 +19,92 @@ export interface UsageRecord {
 
 const positive = (n: number | undefined): n is number => typeof n === 'number' && Number.isFinite(n) && n > 0;
 
+const DIRECTIONS: readonly Direction[] = ['input', 'output', 'cache_read', 'cache_write'];
+
+/** The label children and prices of one (model, tier), looked up once and reused. */
+interface ModelSeries {
+  model: string;
+  tier: PricingTier;
+  /** Per direction, made on first use so that a direction never seen exports no series. */
+  tokens: Array<CounterChild | undefined>;
+  cost: Array<CounterChild | undefined>;
+  usdPerToken: number[];
+  rate: Partial<Record<'input' | 'output', { perSecond: HistogramChild; perToken: HistogramChild }>>;
+}
+
 /**
  * Turns one finished request's usage into the token, cost and rate metrics. The tier is read
- * from the injected clock when the request finishes, as the Go original did.
+ * from the injected clock when the request finishes, as the Go original did. Label children
+ * are cached per (model, tier) — both bounded — since this runs for every request.
  */
 export class UsageRecorder {
-  private readonly metrics: Metrics;
-  private readonly prices: PriceTable;
-  private readonly now: () => number;
+  private readonly series = new Map<string, ModelSeries>();
+  private readonly sources = new Map<UsageSource, CounterChild>();
 
-  constructor(metrics: Metrics, prices: PriceTable, now: () => number = Date.now) {
-    this.metrics = metrics;
-    this.prices = prices;
-    this.now = now;
-  }
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly prices: PriceTable,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Never throws: a failure is counted (return false) and the caller logs it. */
   record(r: UsageRecord): boolean {
     try {
-      const m = this.metrics;
-      m.zai_proxy_usage_source_total.inc({ source: r.source });
+      this.sourceChild(r.source).inc();
       const u = r.usage;
       if (!u) return true;
-      const tier = pricingTier(this.now());
-      this.add(r.model, 'input', u.input, tier);
-      this.add(r.model, 'output', u.output, tier);
-      this.add(r.model, 'cache_read', u.cacheRead, tier);
-      this.add(r.model, 'cache_write', u.cacheWrite, tier);
-      if (positive(u.output) && positive(r.generationSeconds)) this.observeRate(r.model, 'output', u.output, r.generationSeconds);
+      const s = this.modelSeries(r.model, pricingTier(this.now()));
+      const m = this.metrics;
+      const counts = [u.input, u.output, u.cacheRead, u.cacheWrite];
+      for (let i = 0; i < 4; i++) {
+        const tokens = counts[i]!;
+        if (!positive(tokens)) continue;
+        (s.tokens[i] ??= m.zai_proxy_tokens_total.labels(DIRECTIONS[i]!, s.model, s.tier)).inc(tokens);
+        // A zero-priced direction still gets its cost series, so panels can tell "free" from "missing".
+        const usd = tokens * s.usdPerToken[i]!;
+        (s.cost[i] ??= m.zai_proxy_estimated_cost_usd_total.labels(DIRECTIONS[i]!, s.model, s.tier)).inc(Number.isFinite(usd) && usd > 0 ? usd : 0);
+      }
+      if (positive(u.output) && positive(r.generationSeconds)) this.observeRate(s, 'output', u.output, r.generationSeconds);
       const prompt = u.input + u.cacheRead;
-      if (positive(prompt) && positive(r.ttfbSeconds)) this.observeRate(r.model, 'input', prompt, r.ttfbSeconds);
+      if (positive(prompt) && positive(r.ttfbSeconds)) this.observeRate(s, 'input', prompt, r.ttfbSeconds);
       return true;
     } catch {
       return false;
     }
   }
 
-  private add(model: string, direction: Direction, tokens: number, tier: ReturnType<typeof pricingTier>): void {
-    if (!positive(tokens)) return;
-    const labels = { direction, model, pricing_tier: tier };
-    this.metrics.zai_proxy_tokens_total.inc(labels, tokens);
-    const usd = tokens * this.prices.usdPerToken(model, direction, tier);
-    // A zero-priced direction still gets its cost series, so panels can tell "free" from "missing".
-    this.metrics.zai_proxy_estimated_cost_usd_total.inc(labels, Number.isFinite(usd) && usd > 0 ? usd : 0);
-  }
-
-  private observeRate(model: string, direction: 'input' | 'output', tokens: number, seconds: number): void {
+  private observeRate(s: ModelSeries, direction: 'input' | 'output', tokens: number, seconds: number): void {
     const perSecond = tokens / seconds;
     const perToken = seconds / tokens;
     if (!Number.isFinite(perSecond) || !Number.isFinite(perToken)) return;
-    const labels = { direction, model };
-    this.metrics.zai_proxy_token_rate.observe(labels, perSecond);
-    this.metrics.zai_proxy_token_rate_seconds.observe(labels, perToken);
+    const h = (s.rate[direction] ??= {
+      perSecond: this.metrics.zai_proxy_token_rate.labels(direction, s.model),
+      perToken: this.metrics.zai_proxy_token_rate_seconds.labels(direction, s.model),
+    });
+    h.perSecond.observe(perSecond);
+    h.perToken.observe(perToken);
+  }
+
+  private sourceChild(source: UsageSource): CounterChild {
+    let child = this.sources.get(source);
+    if (!child) this.sources.set(source, (child = this.metrics.zai_proxy_usage_source_total.labels(source)));
+    return child;
+  }
+
+  private modelSeries(model: string, tier: PricingTier): ModelSeries {
+    const key = `${model}\u0000${tier}`;
+    let s = this.series.get(key);
+    if (!s) {
+      s = {
+        model,
+        tier,
+        tokens: [],
+        cost: [],
+        usdPerToken: DIRECTIONS.map((d) => this.prices.usdPerToken(model, d, tier)),
+        rate: {},
+      };
+      this.series.set(key, s);
+    }
+    return s;
   }
 }
