@@ -175,6 +175,18 @@ describe('quota pacing: a window that would run out before its reset', () => {
 /** Whole seconds, as the provider's 1308 message states the reset to the second. */
 const wholeSecondsFromNow = (ms: number) => Math.ceil((Date.now() + ms) / 1000) * 1000;
 
+/** Both API shapes, round after round until a second before the reset: each must get a quota 429. */
+async function keepTryingWhileShut(proxy: TestProxy, texts: string[], resetAt: number): Promise<number> {
+  let tries = 0;
+  while (Date.now() < resetAt - 1_000 && tries < 200) {
+    tries++;
+    assertQuota429(await chat(proxy, texts), 'openai', resetAt);
+    assertQuota429(await messages(proxy, texts), 'anthropic', resetAt);
+  }
+  assert.ok(tries >= 3, `clients kept trying (${tries} rounds)`);
+  return tries;
+}
+
 /**
  * Asserts a proxy-made quota 429 in the client's API shape, with Retry-After = seconds to the
  * reset, rounded up when the answer was made (so up to one second more, plus the time the answer
@@ -211,13 +223,7 @@ describe('quota pacing: an exhausted window', () => {
     assert.equal(proxy.admission!.snapshot().blockedUntil, resetAt);
 
     // Clients keep trying in both API shapes, as long as the window is shut.
-    let tries = 0;
-    while (Date.now() < resetAt - 1_000 && tries < 200) {
-      tries++;
-      assertQuota429(await chat(proxy, texts), 'openai', resetAt);
-      assertQuota429(await messages(proxy, texts), 'anthropic', resetAt);
-    }
-    assert.ok(tries >= 3, `clients kept trying (${tries} rounds)`);
+    const tries = await keepTryingWhileShut(proxy, texts, resetAt);
     assert.deepEqual(sim.stats().byRoute, { [CHAT]: 1 }, 'zero further requests reached the upstream');
     assert.equal(await metricValue(proxy.metrics, 'zai_proxy_rate_limit_rejections_total', { reason: 'quota' }), tries * 2);
 
@@ -257,13 +263,7 @@ describe('quota pacing: an exhausted window', () => {
     await waitFor(async () => (await successPolls(proxy)) >= 1, 'first poll');
     assert.equal(proxy.admission!.snapshot().blockedUntil, resetAt);
 
-    let tries = 0;
-    while (Date.now() < resetAt - 1_000 && tries < 200) {
-      tries++;
-      assertQuota429(await chat(proxy, texts), 'openai', resetAt);
-      assertQuota429(await messages(proxy, texts), 'anthropic', resetAt);
-    }
-    assert.ok(tries >= 3);
+    await keepTryingWhileShut(proxy, texts, resetAt);
     assert.equal(sim.stats().byRoute[CHAT], undefined, 'no generation call reached the upstream');
     assert.equal(sim.stats().byRoute[MESSAGES], undefined);
     const view = await quota(proxy, texts);
