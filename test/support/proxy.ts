@@ -27,7 +27,10 @@ export async function startTestProxy(env: Record<string, string | undefined> = {
   const log = createLogger(config.LOG_LEVEL, sink);
   const proxy = await startProxy(config, { log });
   return Object.assign(proxy, {
-    logs: () => lines.join(''),
+    logs: () => {
+      proxy.accessLog.flush();
+      return lines.join('');
+    },
     metricsText: () => proxy.metrics.registry.metrics(),
     close: () => proxy.shutdown(0),
   });
