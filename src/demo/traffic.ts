@@ -85,17 +85,37 @@ export interface TrafficOptions {
   readonly mix: TrafficMix;
   /** Requests started per second, on average. */
   readonly ratePerSecond: number;
-  /** Most requests in flight at once; beyond it a tick's requests are skipped, not queued. */
+  /**
+   * Most requests in flight at once, shared out between the targets by their weights; beyond
+   * its share a target's requests are skipped, not queued. Per target, so a proxy that holds
+   * its clients back cannot take the other's clients hostage.
+   */
   readonly maxInFlight: number;
   readonly rand?: () => number;
   readonly fetch?: typeof fetch;
 }
 
+export interface TargetStats {
+  started: number;
+  /** Answers read to their end, whatever their status. */
+  finished: number;
+  /** Answers with a 2xx status: what the client got served. */
+  ok: number;
+  failed: number;
+  skipped: number;
+  inFlight: number;
+}
+
+export interface TrafficStats extends TargetStats {
+  /** The same counts per target, in the order of `bases`. */
+  byTarget: TargetStats[];
+}
+
 export interface Traffic {
-  /** Sends `n` extra requests at once (a burst that trips the upstream's rate ceiling). */
+  /** Sends `n` extra requests at once, past the in-flight bound (a burst that trips the upstream's rate ceiling). */
   burst(n: number): void;
   setRate(perSecond: number): void;
-  stats(): { started: number; finished: number; failed: number; skipped: number; inFlight: number };
+  stats(): TrafficStats;
   stop(): Promise<void>;
 }
 
@@ -105,32 +125,49 @@ export function startTraffic(o: TrafficOptions): Traffic {
   const doFetch = o.fetch ?? fetch;
   const controller = new AbortController();
   const inFlight = new Set<Promise<void>>();
-  const counts = { started: 0, finished: 0, failed: 0, skipped: 0 };
+  const zero = () => ({ started: 0, finished: 0, ok: 0, failed: 0, skipped: 0, inFlight: 0 });
+  const counts = zero();
+  const byTarget = o.bases.map(zero);
+  const weightTotal = o.mix.targetWeights.reduce((a, b) => a + b, 0);
+  const caps = o.bases.map((_, i) => Math.max(1, Math.round((o.maxInFlight * (o.mix.targetWeights[i] ?? 0)) / (weightTotal || 1))));
   let rate = o.ratePerSecond;
   let credit = 0;
   let seq = 0;
 
-  const send = () => {
-    if (inFlight.size >= o.maxInFlight) {
+  const send = (extra = false) => {
+    const p = planRequest(o.mix, rand);
+    const target = Math.min(p.target, o.bases.length - 1);
+    const t = byTarget[target]!;
+    if (!extra && (inFlight.size >= o.maxInFlight || t.inFlight >= caps[target]!)) {
       counts.skipped += 1;
+      t.skipped += 1;
       return;
     }
-    const p = planRequest(o.mix, rand);
-    const base = o.bases[Math.min(p.target, o.bases.length - 1)]!;
-    const { url, init } = requestFor(base, p, (seq += 1));
+    const { url, init } = requestFor(o.bases[target]!, p, (seq += 1));
     counts.started += 1;
+    t.started += 1;
+    t.inFlight += 1;
     const job = (async () => {
       try {
         const res = await doFetch(url, { ...init, signal: controller.signal });
         // Drain the body (streams included) so the proxy sees a complete exchange.
         await res.arrayBuffer();
         counts.finished += 1;
+        t.finished += 1;
+        if (res.ok) {
+          counts.ok += 1;
+          t.ok += 1;
+        }
       } catch {
         counts.failed += 1;
+        t.failed += 1;
       }
     })();
     inFlight.add(job);
-    void job.finally(() => inFlight.delete(job));
+    void job.finally(() => {
+      inFlight.delete(job);
+      t.inFlight -= 1;
+    });
   };
 
   const timer = setInterval(() => {
@@ -145,12 +182,12 @@ export function startTraffic(o: TrafficOptions): Traffic {
 
   return {
     burst(n) {
-      for (let i = 0; i < n; i += 1) send();
+      for (let i = 0; i < n; i += 1) send(true);
     },
     setRate(perSecond) {
       rate = Math.max(0, perSecond);
     },
-    stats: () => ({ ...counts, inFlight: inFlight.size }),
+    stats: () => ({ ...counts, inFlight: inFlight.size, byTarget: byTarget.map((t) => ({ ...t })) }),
     async stop() {
       clearInterval(timer);
       controller.abort();

@@ -5,11 +5,16 @@ import { CeilingEstimator, type CeilingState, type WindowResult } from './ceilin
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import { FairQueue, type QueueNode } from './fair-queue.js';
-import type { RedisBudget, SharedLimits } from './redis-budget.js';
-import { deleteLimits, loadLimits, saveLimits } from './state-file.js';
+import type { SharedBudget, SharedLimits, SharedWindowCounts } from './redis-budget.js';
+import { LearnedState } from './learned-state.js';
 import { burstFor, TokenBucket } from './token-bucket.js';
+import { type AttemptOutcome, mostlyRefused, upstreamRefusing, WindowAccount } from './window-account.js';
 
-export type AttemptOutcome = 'ok' | 'frequency' | 'concurrency' | 'overload' | 'other_error' | 'network_error';
+/** The limit that holds clients back now (the `limit` label of zai_proxy_limiter_binding). */
+export type BindingLimit = 'none' | 'learned_rate' | 'concurrency' | 'quota_pacing' | 'upstream';
+export const BINDING_LIMITS: readonly BindingLimit[] = ['none', 'learned_rate', 'concurrency', 'quota_pacing', 'upstream'];
+
+export type { AttemptOutcome };
 
 /** Admission said no; the proxy answers 429 with this Retry-After. */
 export class AdmissionRejected extends Error {
@@ -43,6 +48,8 @@ export interface AdmissionOptions {
   stateFile?: string;
   stateMaxAgeMs: number;
   redisUrl?: string;
+  /** A shared budget given directly instead of REDIS_URL (the weather harness's in-memory one). */
+  shared?: SharedBudget;
 }
 
 export interface AdmissionSnapshot {
@@ -52,6 +59,9 @@ export interface AdmissionSnapshot {
   inFlight: number;
   queueDepth: number;
   blockedUntil?: number;
+  binding: BindingLimit;
+  /** How long the oldest waiting client has waited (ms); 0 with nobody waiting. */
+  oldestWaitMs: number;
   sharedState: 'local' | 'redis' | 'redis_unavailable';
 }
 
@@ -69,8 +79,10 @@ const BUCKET_INDEX = new Map<string, number>(Array.from({ length: CLIENT_BUCKETS
  * The one object the proxy talks to before every upstream attempt: a rate token (adaptive
  * token bucket, shared through Redis when configured) AND a concurrency slot (adaptive
  * in-flight limit), granted in fair round-robin order across client buckets, within bounded
- * queue length and wait. Control laws live in ceiling-estimator.ts and concurrency-limit.ts;
- * this shell only counts outcomes, closes windows on a timer and moves waiters.
+ * queue length and wait. Control laws live in ceiling-estimator.ts and concurrency-limit.ts,
+ * a window's counts in window-account.ts, the state file in learned-state.ts and the shared
+ * state in redis-budget.ts; this shell moves waiters, closes windows on a timer and says
+ * which limit binds.
  *
  * Fast path (free capacity, nobody waiting, no Redis): one token-bucket check and a permit
  * object; no timer, no promise chain beyond the resolved one.
@@ -82,15 +94,15 @@ export class Admission {
   private readonly queue = new FairQueue<Waiter>(CLIENT_BUCKETS);
   private readonly waitHist: ReturnType<Metrics['zai_proxy_rate_limit_wait_seconds']['labels']>[];
   /** Set by start() when REDIS_URL is given; ioredis is loaded only then (it costs ~45 ms at start). */
-  private redis: RedisBudget | undefined;
+  private redis: SharedBudget | undefined;
   private inFlight = 0;
   private rateCap: number | undefined;
   private blockedUntilMs: number | undefined;
-  private windowOk = 0;
-  private windowLimited = 0;
-  private windowStart: number;
-  /** When the current window's traffic began (its start if work carried over); undefined while idle. */
-  private windowActiveFrom: number | undefined;
+  private readonly window = new WindowAccount();
+  private readonly learned: LearnedState | undefined;
+  /** The last closed window had more than 5 % of its answers refused by the upstream. */
+  private upstreamRefusing = false;
+  private publishedBinding: BindingLimit | undefined;
   /**
    * The window right after a decrease is not judged: the upstream's own window still holds
    * the overshoot that caused the decrease, so its refusals would be counted twice and drag
@@ -103,7 +115,6 @@ export class Admission {
   private deadlineTimer: TimerHandle | undefined;
   private asking = false; // a Redis token request is in flight
   private closed = false;
-  private saving: Promise<void> = Promise.resolve();
   private unsaved = false; // learned something the state file does not hold yet
 
   constructor(
@@ -122,26 +133,24 @@ export class Admission {
     });
     this.concurrency = new ConcurrencyLimit(opts.maxWorkers);
     this.bucket = new TokenBucket(this.effectiveRate(), clock.now());
-    this.windowStart = clock.now();
+    this.learned = opts.enabled && opts.stateFile && !opts.redisUrl && !opts.shared ? new LearnedState(opts.stateFile, opts.stateMaxAgeMs, log, clock) : undefined;
     this.waitHist = Array.from({ length: CLIENT_BUCKETS }, (_, i) => metrics.zai_proxy_rate_limit_wait_seconds.labels({ client: `c${i}` }));
   }
 
   /** Loads persisted (or shared) state and starts the window timer. */
   async start(): Promise<void> {
-    if (this.opts.enabled && this.opts.redisUrl) {
+    if (this.opts.enabled && this.opts.shared) {
+      this.redis = this.opts.shared;
+    } else if (this.opts.enabled && this.opts.redisUrl) {
       const { RedisBudget } = await import('./redis-budget.js');
       this.redis = new RedisBudget(this.opts.redisUrl, this.log, this.clock, this.opts.windowMs);
     }
-    if (this.opts.enabled && this.opts.stateFile && !this.redis) {
-      const loaded = await loadLimits(this.opts.stateFile, this.clock.now(), this.opts.stateMaxAgeMs).catch(() => undefined);
-      if (loaded?.state) {
-        const { ceiling, rate, concurrencyLimit } = loaded.state;
-        this.estimator.restore({ ceiling, rate, cleanWindows: 0, probeStep: 0 });
-        if (Number.isFinite(concurrencyLimit)) this.concurrency.restore(concurrencyLimit);
-        this.log.info({ ceiling: this.estimator.ceiling, rate: this.estimator.rate, concurrencyLimit: this.concurrency.limit }, 'limiter: resumed persisted limits');
-      } else if (loaded && loaded.reason !== 'missing') {
-        this.log.warn({ reason: loaded.reason }, 'limiter: ignoring persisted limits');
-      }
+    const persisted = await this.learned?.load();
+    if (persisted) {
+      const { ceiling, rate, concurrencyLimit } = persisted;
+      this.estimator.restore({ ceiling, rate, cleanWindows: 0, probeStep: 0 });
+      if (Number.isFinite(concurrencyLimit)) this.concurrency.restore(concurrencyLimit);
+      this.log.info({ ceiling: this.estimator.ceiling, rate: this.estimator.rate, concurrencyLimit: this.concurrency.limit }, 'limiter: resumed persisted limits');
     }
     if (this.redis) {
       await this.redis.connect();
@@ -200,6 +209,12 @@ export class Admission {
     });
   }
 
+  /** Adopts learned limits (a shared or restored state), as if this proxy had learned them. */
+  adopt(state: CeilingState): void {
+    this.estimator.restore(state);
+    this.applyRate();
+  }
+
   setRateCap(rps: number | undefined): void {
     this.rateCap = rps !== undefined && Number.isFinite(rps) && rps >= 0 ? rps : undefined;
     this.applyRate();
@@ -223,6 +238,8 @@ export class Admission {
       concurrencyLimit: this.limit(),
       inFlight: this.inFlight,
       queueDepth: this.queue.size,
+      binding: this.binding(),
+      oldestWaitMs: this.oldestWaitMs(),
       sharedState: this.redis ? this.redis.status : 'local',
     };
     if (this.blockedUntilMs !== undefined && this.blockedUntilMs > this.clock.now()) snap.blockedUntil = this.blockedUntilMs;
@@ -234,16 +251,11 @@ export class Admission {
     this.estimator.reset();
     this.concurrency.reset();
     this.unsaved = false;
-    this.windowOk = this.windowLimited = 0;
-    this.windowStart = this.clock.now();
-    this.windowActiveFrom = this.inFlight > 0 ? this.windowStart : undefined;
+    this.window.clear(this.clock.now(), this.inFlight > 0);
     this.settling = false;
     this.bucket.reset(this.effectiveRate(), this.clock.now());
     this.publishLimits();
-    if (this.opts.stateFile) {
-      const path = this.opts.stateFile;
-      this.saving = this.saving.then(() => deleteLimits(path)).catch((err: unknown) => this.log.warn({ err: errMessage(err) }, 'limiter: could not delete state file'));
-    }
+    this.learned?.forget();
     this.redis?.writeShared(this.sharedSnapshot()).catch(() => undefined);
     this.pump();
   }
@@ -253,8 +265,8 @@ export class Admission {
     this.closed = true;
     for (const t of [this.windowTimer, this.wakeTimer, this.deadlineTimer]) if (t) this.clock.clearTimeout(t);
     this.windowTimer = this.wakeTimer = this.deadlineTimer = undefined;
-    if (this.unsaved && this.opts.stateFile && !this.redis) this.persist();
-    await this.saving;
+    if (this.unsaved) this.persist();
+    await this.learned?.flushed();
     await this.redis?.close();
   }
 
@@ -262,6 +274,22 @@ export class Admission {
 
   private limit(): number {
     return this.opts.enabled ? this.concurrency.limit : this.opts.maxWorkers;
+  }
+
+  /** Which limit holds clients back now; 'none' while nobody waits and no quota block holds. */
+  private binding(): BindingLimit {
+    const now = this.clock.now();
+    if (this.blockedUntilMs !== undefined && now < this.blockedUntilMs) return 'quota_pacing';
+    if (this.queue.size === 0) return 'none';
+    if (this.inFlight >= this.limit()) return 'concurrency';
+    if (this.upstreamRefusing) return 'upstream';
+    if (this.rateCap !== undefined && this.rateCap < this.estimator.rate) return 'quota_pacing';
+    return 'learned_rate';
+  }
+
+  private oldestWaitMs(): number {
+    const oldest = this.queue.peekOldest();
+    return oldest ? Math.max(0, this.clock.now() - oldest.enqueuedAt) : 0;
   }
 
   private effectiveRate(): number {
@@ -280,7 +308,7 @@ export class Admission {
 
   private grant(waitedMs: number): Permit {
     this.inFlight++;
-    this.windowActiveFrom ??= this.clock.now();
+    this.window.admitted(this.clock.now());
     this.publishLoad();
     let released = false;
     return {
@@ -298,9 +326,9 @@ export class Admission {
 
   private onOutcome(outcome: AttemptOutcome): void {
     if (!this.opts.enabled) return;
-    if (outcome === 'ok') this.windowOk++;
-    else if (outcome === 'frequency' || outcome === 'overload') this.windowLimited++;
-    const moved = this.concurrency.record(outcome === 'ok' ? 'ok' : outcome === 'concurrency' ? 'concurrency' : 'other');
+    this.window.record(outcome);
+    // inFlight no longer counts this attempt: it was released just before.
+    const moved = this.concurrency.record(outcome === 'ok' ? 'ok' : outcome === 'concurrency' ? 'concurrency' : 'other', this.inFlight + 1);
     if (moved) {
       this.unsaved = true;
       this.safe(() => this.metrics.zai_proxy_concurrency_limit.set(this.concurrency.limit));
@@ -323,6 +351,7 @@ export class Admission {
       if (this.blockedUntilMs !== undefined && now < this.blockedUntilMs) return;
       if (this.redisActive()) return this.askRedis();
       if (!this.takeLocalToken(now)) {
+        this.window.waitedForToken();
         this.armWake(this.bucket.msUntilToken(now));
         return;
       }
@@ -353,6 +382,7 @@ export class Admission {
           // Redis just failed: the budget is local from now on (RedisBudget logged it).
           this.bucket.reset(this.effectiveRate(), this.clock.now());
         } else if (waitMs > 0) {
+          this.window.waitedForToken();
           this.armWake(waitMs);
           return;
         } else if (this.queue.size > 0 && this.inFlight < this.limit()) {
@@ -427,16 +457,10 @@ export class Admission {
 
   private endWindow(): void {
     const now = this.clock.now();
-    // Rates are measured over the time traffic actually flowed: a window that began idle
-    // counts from its first admission, or a burst arriving late in a window would read as a
-    // low accepted rate and drag the ceiling far below the upstream's. A window touched for
-    // less than half its length is too short to judge; its counts join the next one.
-    const activeFrom = this.windowActiveFrom ?? now;
-    if (now - activeFrom < this.opts.windowMs / 2 && this.windowOk + this.windowLimited > 0) return;
-    const counts = { ok: this.windowOk, limited: this.windowLimited, seconds: (now - activeFrom) / 1000 };
-    this.windowOk = this.windowLimited = 0;
-    this.windowStart = now;
-    this.windowActiveFrom = this.inFlight > 0 || this.queue.size > 0 ? now : undefined;
+    const counts = this.window.close(now, this.opts.windowMs, this.inFlight > 0 || this.queue.size > 0);
+    if (!counts) return;
+    this.upstreamRefusing = upstreamRefusing(counts);
+    this.publishLoad();
     if (this.redis && this.redis.status === 'redis') {
       // The timer aims at the boundary; rounding keeps one replica's early tick from naming
       // the window before the one the others close.
@@ -455,7 +479,7 @@ export class Admission {
   }
 
   /** Runs the control law on the replicas' summed counts, starting from the shared state. */
-  private evaluateShared(shared: SharedLimits | undefined, seconds: number): (counts: { ok: number; limited: number }) => SharedLimits {
+  private evaluateShared(shared: SharedLimits | undefined, seconds: number): (counts: SharedWindowCounts) => SharedLimits {
     return (counts) => {
       if (shared) this.adoptShared(shared);
       if (shared?.settling) return { ...this.sharedSnapshot(), settling: false };
@@ -477,39 +501,35 @@ export class Admission {
       this.log.info({ direction: result.adjustment, rate: round(this.estimator.rate), ceiling: round(this.estimator.ceiling) }, 'limiter: rate adjusted');
     }
     this.applyRate();
-    this.publishLimits();
-    if (result.ceilingChanged && this.opts.stateFile && !this.redis) this.persist();
+    if (result.ceilingChanged) this.persist();
   }
 
   private adoptShared(shared: SharedLimits): void {
     // The rate budget is the key's; in-flight limits stay per replica (each sees its own 1302s).
-    this.estimator.restore(shared.estimator);
-    this.applyRate();
-    this.publishLimits();
+    this.adopt(shared.estimator);
   }
 
   private sharedSnapshot(): SharedLimits {
     return { estimator: this.estimator.state(), concurrencyLimit: this.concurrency.limit, settling: this.settling };
   }
 
+  /** The rate (learned or capped) changed: the bucket, the gauges and the waiters follow. */
   private applyRate(): void {
     this.bucket.setRate(this.effectiveRate(), this.clock.now());
-    this.safe(() => this.metrics.zai_proxy_rate_limit_requests_per_second.set(this.opts.enabled ? this.effectiveRate() : 0));
+    this.publishLimits();
     if (this.wakeTimer) {
       this.clock.clearTimeout(this.wakeTimer);
       this.wakeTimer = undefined;
       this.wakeAt = Infinity;
     }
     this.pump();
+    this.publishLoad();
   }
 
   private persist(): void {
     this.unsaved = false;
-    const path = this.opts.stateFile!;
-    const state = { ceiling: this.estimator.ceiling, rate: this.estimator.rate, concurrencyLimit: this.concurrency.limit, savedAtMs: this.clock.now() };
-    this.saving = this.saving
-      .then(() => saveLimits(path, state))
-      .catch((err: unknown) => this.log.warn({ err: errMessage(err) }, 'limiter: failed to persist learned limits'));
+    // The proven ceiling, never a transient dip: a restart resumes where the upstream proved it.
+    this.learned?.save(this.estimator.proven, this.opts.holdMargin, this.concurrency.limit);
   }
 
   private publishLimits(): void {
@@ -525,6 +545,11 @@ export class Admission {
       this.metrics.zai_proxy_concurrent_requests.set(this.inFlight);
       this.metrics.zai_proxy_worker_utilization_ratio.set(this.inFlight / this.opts.maxWorkers);
       this.metrics.zai_proxy_queue_depth.set(this.queue.size);
+      const binding = this.binding();
+      if (binding !== this.publishedBinding) {
+        for (const limit of BINDING_LIMITS) this.metrics.zai_proxy_limiter_binding.set({ limit }, limit === binding ? 1 : 0);
+        this.publishedBinding = binding;
+      }
     });
   }
 
@@ -539,15 +564,6 @@ export class Admission {
 
 export type { CeilingState };
 
-/** More than half of the window's rate-relevant answers were refusals. */
-function mostlyRefused(c: { ok: number; limited: number }): boolean {
-  return c.limited > c.ok;
-}
-
 function round(v: number): number {
   return Math.round(v * 1000) / 1000;
-}
-
-function errMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

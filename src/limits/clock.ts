@@ -49,6 +49,13 @@ export class ManualClock implements Clock {
     return this.timers.size;
   }
 
+  /** When the next timer falls due; undefined when none is armed. */
+  nextTimerAt(): number | undefined {
+    let at: number | undefined;
+    for (const t of this.timers.values()) if (at === undefined || t.at < at) at = t.at;
+    return at;
+  }
+
   /** Moves time forward by `ms`, firing every timer that falls due, in order. */
   advance(ms: number): void {
     const end = this.t + ms;

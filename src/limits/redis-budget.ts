@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from '../log/logger.js';
 import type { CeilingState } from './ceiling-estimator.js';
 import type { Clock } from './clock.js';
+import type { ClosedWindow } from './window-account.js';
 
 /**
  * One request budget for every replica of the proxy (the upstream limits the key, not the
@@ -24,6 +25,31 @@ export interface SharedLimits {
   concurrencyLimit: number;
   /** The next shared window follows a decrease and is not judged (see Admission). */
   settling?: boolean;
+}
+
+/** One replica's (or, summed, every replica's) outcomes in a shared window. */
+export type SharedWindowCounts = Omit<ClosedWindow, 'seconds'>;
+
+/** What admission needs from a budget shared by replicas: Redis in production, memory in the weather harness. */
+export interface SharedBudget {
+  readonly status: 'redis' | 'redis_unavailable';
+  connect(): Promise<void>;
+  /** Takes one token: 0 when taken, else ms to wait; undefined when the budget just failed. */
+  takeToken(rate: number, burst: number): Promise<number | undefined>;
+  drainBucket(): Promise<void>;
+  readShared(): Promise<SharedLimits | undefined>;
+  writeShared(state: SharedLimits): Promise<void>;
+  /**
+   * Adds this replica's counts to the window's sums; one replica (the first to ask after the
+   * others have had time to add theirs) evaluates the summed window and writes the result,
+   * which every replica receives.
+   */
+  closeWindow(
+    windowId: number,
+    counts: SharedWindowCounts & { seconds?: number },
+    evaluate: (shared: SharedLimits | undefined, seconds: number) => (summed: SharedWindowCounts) => SharedLimits,
+  ): Promise<SharedLimits | undefined>;
+  close(): Promise<void>;
 }
 
 const PREFIX = 'zai-proxy:limits';
@@ -54,7 +80,7 @@ redis.call('PEXPIRE', KEYS[1], 3600000)
 return wait
 `;
 
-export class RedisBudget {
+export class RedisBudget implements SharedBudget {
   private readonly client: Redis;
   private current: 'redis' | 'redis_unavailable' = 'redis_unavailable';
   private closing = false;
@@ -150,8 +176,8 @@ export class RedisBudget {
    */
   async closeWindow(
     windowId: number,
-    counts: { ok: number; limited: number; seconds?: number },
-    evaluate: (shared: SharedLimits | undefined, seconds: number) => (summed: { ok: number; limited: number }) => SharedLimits,
+    counts: SharedWindowCounts & { seconds?: number },
+    evaluate: (shared: SharedLimits | undefined, seconds: number) => (summed: SharedWindowCounts) => SharedLimits,
   ): Promise<SharedLimits | undefined> {
     const winKey = `${PREFIX}:win:${windowId}`;
     try {
@@ -159,6 +185,9 @@ export class RedisBudget {
         .multi()
         .hincrby(winKey, 'ok', counts.ok)
         .hincrby(winKey, 'limited', counts.limited)
+        .hincrby(winKey, 'overloaded', counts.overloaded)
+        .hincrby(winKey, 'busy', counts.busy)
+        .hincrby(winKey, 'queued', counts.queued ? 1 : 0)
         .hset(winKey, `s:${this.replicaId}`, String(counts.seconds ?? this.windowMs / 1000))
         .pexpire(winKey, this.windowMs * 10)
         .exec();
@@ -169,7 +198,13 @@ export class RedisBudget {
         const shared = stateText ? parseShared(stateText) : undefined;
         const spans = Object.entries(sums).filter(([k]) => k.startsWith('s:')).map(([, v]) => Number(v)).filter((v) => v > 0 && Number.isFinite(v));
         const seconds = spans.length > 0 ? Math.max(...spans) : this.windowMs / 1000;
-        const next = evaluate(shared, seconds)({ ok: Number(sums.ok ?? 0), limited: Number(sums.limited ?? 0) });
+        const next = evaluate(shared, seconds)({
+          ok: Number(sums.ok ?? 0),
+          limited: Number(sums.limited ?? 0),
+          overloaded: Number(sums.overloaded ?? 0),
+          busy: Number(sums.busy ?? 0),
+          queued: Number(sums.queued ?? 0) > 0,
+        });
         await this.client.set(STATE_KEY, JSON.stringify(next), 'PX', 24 * 3_600_000);
         return next;
       }
@@ -201,7 +236,8 @@ function parseShared(text: string): SharedLimits | undefined {
     const e = v.estimator;
     if (!e || typeof e.rate !== 'number' || typeof e.ceiling !== 'number' || !(e.ceiling > 0) || !(e.rate > 0)) return undefined;
     return {
-      estimator: { rate: e.rate, ceiling: e.ceiling, cleanWindows: Number(e.cleanWindows) || 0, probeStep: Number(e.probeStep) || 0 },
+      // The estimator checks the rest of its state when it restores it.
+      estimator: { ...e, cleanWindows: Number(e.cleanWindows) || 0, probeStep: Number(e.probeStep) || 0 },
       concurrencyLimit: Number(v.concurrencyLimit) || 1,
       settling: v.settling === true,
     };

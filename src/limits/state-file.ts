@@ -15,6 +15,9 @@ export interface PersistedLimits {
   savedAtMs: number;
 }
 
+/** Clock skew allowed between the writer and the reader of a state file. */
+const FUTURE_SLACK_MS = 60_000;
+
 export type LoadResult = { state: PersistedLimits } | { state: undefined; reason: 'missing' | 'corrupt' | 'nonsensical' | 'stale' };
 
 export async function saveLimits(path: string, state: PersistedLimits): Promise<void> {
@@ -58,7 +61,9 @@ export async function loadLimits(path: string, nowMs: number, maxAgeMs: number):
     // No usable timestamp: the file's own age is the next best witness.
     savedAtMs = await stat(path).then((s) => s.mtimeMs, () => NaN);
   }
-  if (!Number.isFinite(savedAtMs) || nowMs - savedAtMs > maxAgeMs) return { state: undefined, reason: 'stale' };
+  // A stamp from the future (a clock that jumped back, or a copied file) says nothing about
+  // how old the limits are: treated as stale, or it would be trusted forever.
+  if (!Number.isFinite(savedAtMs) || nowMs - savedAtMs > maxAgeMs || savedAtMs - nowMs > FUTURE_SLACK_MS) return { state: undefined, reason: 'stale' };
   return { state: { ceiling, rate, concurrencyLimit: typeof limit === 'number' && limit >= 1 ? limit : NaN, savedAtMs } };
 }
 

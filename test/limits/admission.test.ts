@@ -140,18 +140,20 @@ test('setRateCap caps the admitted rate; undefined removes the cap', async (t) =
 test('frequency 429s over a window lower the rate; 1302s lower the concurrency limit; reset restores both', async (t) => {
   const { adm, clock, metrics } = await admission({ maxWorkers: 8, initialRate: 20, windowMs: 1000 });
   t.after(() => adm.close());
-  for (let i = 0; i < 10; i++) {
+  // Twenty answers, half refused: enough evidence to judge (fewer would wait for more).
+  for (let i = 0; i < 20; i++) {
     const p = await adm.acquire('c0', never());
-    p.release(i < 5 ? 'ok' : 'frequency');
+    p.release(i < 10 ? 'ok' : 'frequency');
   }
   clock.advance(1000);
   assert.ok(adm.snapshot().rate < 20);
   assert.ok(adm.snapshot().ceiling < 20);
   assert.match(await metrics.registry.metrics(), /zai_proxy_rate_limit_adjustments_total\{direction="decrease",variant="test"\} 1/);
-  const held = await Promise.all([adm.acquire('c0', never()), adm.acquire('c0', never())]);
+  // A 1302 while half the limit is in flight lowers it; one while fewer are says nothing about it.
+  const held = await Promise.all(Array.from({ length: 4 }, () => adm.acquire('c0', never())));
   held[0]!.release('concurrency');
   assert.equal(adm.snapshot().concurrencyLimit, 4);
-  held[1]!.release('ok');
+  for (const p of held.slice(1)) p.release('ok');
   adm.reset();
   assert.deepEqual([adm.snapshot().rate, adm.snapshot().ceiling, adm.snapshot().concurrencyLimit], [20, 20, 8]);
 });
@@ -174,4 +176,42 @@ test('disabled: no rate limit, fixed MAX_WORKERS, outcomes teach nothing', async
   const ps = await Promise.all([adm.acquire('c0', never()), adm.acquire('c0', never()), adm.acquire('c0', never())]);
   for (const p of ps) p.release('concurrency');
   assert.equal(adm.snapshot().concurrencyLimit, 3);
+});
+
+test('names the binding limit (gauge and snapshot), and /health degrades while a client waits past 5 s', async (t) => {
+  const { healthStatus } = await import('../../src/proxy/health.js');
+  const { adm, clock, metrics } = await admission({ maxWorkers: 1, initialRate: 1, queueTimeoutMs: 60_000 });
+  t.after(() => adm.close());
+  const binding = async () => {
+    const text = await metrics.registry.metrics();
+    const on = [...text.matchAll(/zai_proxy_limiter_binding\{limit="(\w+)",variant="test"\} 1/g)].map((m) => m[1]);
+    assert.equal(on.length, 1, text);
+    assert.equal(on[0], adm.snapshot().binding);
+    return on[0];
+  };
+  assert.equal(await binding(), 'none');
+  const held = await adm.acquire('c0', never());
+  assert.equal(await binding(), 'none', 'a full slot with nobody waiting holds nobody back');
+  const queued = adm.acquire('c1', never());
+  await flush();
+  assert.equal(await binding(), 'concurrency');
+  assert.equal(healthStatus(adm.snapshot()).status, 'ok');
+  clock.advance(5_001);
+  const health = healthStatus(adm.snapshot());
+  assert.equal(health.status, 'degraded');
+  assert.match(health.degraded!.reason, /1 client request\(s\) queued, the oldest for 5 s; binding limit: concurrency/);
+  held.release('ok');
+  // The slot is free now, but the one token a second was spent by the first request.
+  const second = await queued;
+  const third = adm.acquire('c2', never());
+  second.release('ok');
+  await flush();
+  assert.equal(await binding(), 'learned_rate');
+  adm.setRateCap(0.5);
+  assert.equal(await binding(), 'quota_pacing');
+  clock.advance(3000);
+  (await third).release('ok');
+  assert.equal(await binding(), 'none');
+  adm.blockUntil(clock.now() + 10_000);
+  assert.equal(await binding(), 'quota_pacing');
 });

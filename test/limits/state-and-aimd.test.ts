@@ -33,6 +33,11 @@ test('stale, corrupt, nonsensical and missing state files are ignored', async (t
   assert.equal((await loadLimits(path, now, 6 * HOUR)).state, undefined);
   await saveLimits(path, { ceiling: 30, rate: 29, concurrencyLimit: 2, savedAtMs: now - 6 * HOUR - 60_000 });
   assert.deepEqual(await loadLimits(path, now, 6 * HOUR), { state: undefined, reason: 'stale' });
+  // Stamped in the future beyond a minute's skew: its age is unknown, so it is not trusted.
+  await saveLimits(path, { ceiling: 30, rate: 29, concurrencyLimit: 2, savedAtMs: now + 2 * HOUR });
+  assert.deepEqual(await loadLimits(path, now, 6 * HOUR), { state: undefined, reason: 'stale' });
+  await saveLimits(path, { ceiling: 30, rate: 29, concurrencyLimit: 2, savedAtMs: now + 30_000 });
+  assert.equal((await loadLimits(path, now, 6 * HOUR)).state?.ceiling, 30);
   await writeFile(path, '{"ceiling":30.4,"hol');
   assert.deepEqual(await loadLimits(path, now, 6 * HOUR), { state: undefined, reason: 'corrupt' });
   await writeFile(path, JSON.stringify({ ceiling: 0, rate: 5, ts: new Date(now).toISOString() }));
