@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { Dialect } from './usage.js';
+import { isRecord } from '../lib/json.js';
 
 /**
  * Local token estimate, used only when the upstream reports no usage. cl100k_base BPE from
@@ -49,7 +49,10 @@ const CUT_WINDOW = 256;
  * pieces of this length. That changes the count by at most a token per piece boundary.
  */
 export const MAX_RUN_CHARS = 64;
-const LONG_RUN = new RegExp(`[\\p{L}\\p{M}]{${MAX_RUN_CHARS},}|[^\\s\\p{L}\\p{M}\\p{N}]{${MAX_RUN_CHARS},}|\\s{${MAX_RUN_CHARS},}`, 'gu');
+/** Longest run one match takes: a longer run is matched again where this one stops (an unbounded match of megabytes overflows the regex stack). */
+const RUN_MATCH_MAX = 16_384;
+const RUN = `{${MAX_RUN_CHARS},${RUN_MATCH_MAX}}`;
+const LONG_RUN = new RegExp(`[\\p{L}\\p{M}]${RUN}|[^\\s\\p{L}\\p{M}\\p{N}]${RUN}|\\s${RUN}`, 'gu');
 
 function countBounded(count: CountTokens, text: string): number {
   let total = 0;
@@ -114,7 +117,6 @@ export async function estimateTokens(text: string, now: () => number = performan
 // ---- what counts as prompt ------------------------------------------------------------
 
 type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 /** Bounds recursion into nested tool results, so a hostile body cannot blow the stack. */
 const MAX_DEPTH = 16;
 
@@ -134,7 +136,7 @@ function pushContent(out: string[], content: unknown, depth: number): void {
   if (!Array.isArray(content) || depth > MAX_DEPTH) return;
   for (const block of content) {
     if (typeof block === 'string') pushString(out, block);
-    else if (isObject(block)) pushBlock(out, block, depth + 1);
+    else if (isRecord(block)) pushBlock(out, block, depth + 1);
   }
 }
 
@@ -160,8 +162,8 @@ function pushBlock(out: string[], b: Json, depth: number): void {
       return;
     case 'document':
       // Text documents count; base64 PDFs do not.
-      if (isObject(b.source) && b.source.type === 'text') pushString(out, b.source.data);
-      else if (isObject(b.source) && b.source.type === 'content') pushContent(out, b.source.content, depth);
+      if (isRecord(b.source) && b.source.type === 'text') pushString(out, b.source.data);
+      else if (isRecord(b.source) && b.source.type === 'content') pushContent(out, b.source.content, depth);
       pushString(out, b.title);
       pushString(out, b.context);
       return;
@@ -173,7 +175,7 @@ function pushBlock(out: string[], b: Json, depth: number): void {
 function pushMessages(out: string[], messages: unknown): void {
   if (!Array.isArray(messages)) return;
   for (const m of messages) {
-    if (!isObject(m)) continue;
+    if (!isRecord(m)) continue;
     // The role is sent too and costs a token or so per message.
     pushString(out, m.role);
     pushString(out, m.name);
@@ -181,12 +183,12 @@ function pushMessages(out: string[], messages: unknown): void {
     pushString(out, m.reasoning_content);
     if (Array.isArray(m.tool_calls)) {
       for (const call of m.tool_calls) {
-        if (!isObject(call) || !isObject(call.function)) continue;
+        if (!isRecord(call) || !isRecord(call.function)) continue;
         pushString(out, call.function.name);
         pushJson(out, call.function.arguments);
       }
     }
-    if (isObject(m.function_call)) {
+    if (isRecord(m.function_call)) {
       pushString(out, m.function_call.name);
       pushJson(out, m.function_call.arguments);
     }
@@ -196,9 +198,9 @@ function pushMessages(out: string[], messages: unknown): void {
 function pushTools(out: string[], tools: unknown): void {
   if (!Array.isArray(tools)) return;
   for (const t of tools) {
-    if (!isObject(t)) continue;
+    if (!isRecord(t)) continue;
     // OpenAI nests the definition under `function`; Anthropic and legacy `functions` do not.
-    const def = isObject(t.function) ? t.function : t;
+    const def = isRecord(t.function) ? t.function : t;
     pushString(out, def.name);
     pushString(out, def.description);
     pushJson(out, def.input_schema ?? def.parameters);
@@ -209,13 +211,13 @@ function pushTools(out: string[], tools: unknown): void {
  * Everything a request sends as prompt, as one text to count: system (string or blocks),
  * messages (strings or blocks: text, tool_use input, tool_result content, thinking), tool
  * definitions (name, description, JSON schema), OpenAI tool_calls/function arguments. Image
- * and other binary payloads are left out. The dialect only decides where the system prompt
- * lives; block shapes of both dialects are recognised either way, because clients mix them.
+ * and other binary payloads are left out. Block shapes of both dialects are recognised in
+ * either, because clients mix them; a top-level `system` exists only in Anthropic requests.
  */
-export function promptText(dialect: Dialect, request: unknown): string {
-  if (!isObject(request)) return '';
+export function promptText(request: unknown): string {
+  if (!isRecord(request)) return '';
   const out: string[] = [];
-  if (dialect === 'anthropic') pushContent(out, request.system, 0);
+  pushContent(out, request.system, 0);
   pushMessages(out, request.messages);
   pushTools(out, request.tools);
   pushTools(out, request.functions);

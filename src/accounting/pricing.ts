@@ -4,7 +4,7 @@ import { ConfigError } from '../config/fields.js';
 
 /**
  * What tokens cost, per model, direction and pricing tier. The default table is GLM-4.7's
- * public pay-as-you-go rate (METRICS.md, 2026-08); operators override it with a JSON file
+ * public pay-as-you-go rate (2026-08); operators override it with a JSON file
  * (PRICING_FILE) or inline JSON (PRICING_JSON) when their contract differs.
  */
 

@@ -5,13 +5,19 @@ import { StreamUsageReader } from '../accounting/stream-usage.js';
 import { usageFromResponseBody, type TokenUsage } from '../accounting/usage.js';
 import type { UsageRecorder, UsageSource } from '../accounting/recorder.js';
 import type { ModelLabels } from '../metrics/labels.js';
-import type { RequestState } from './forward.js';
-import type { Route } from './routes.js';
+import type { RequestState } from './request-state.js';
+import type { UpstreamRoute } from './routes.js';
+import type { Dialect } from '../dialects/dialect.js';
+import { FailureCounter } from '../lib/throttled-log.js';
+import { isRecord } from '../lib/json.js';
 
 /** One request and its answer, as the accountant sees them. */
 export interface Exchange {
-  readonly route: Extract<Route, { kind: 'upstream' }>;
+  readonly route: UpstreamRoute;
+  /** The request as sent upstream (translated, on a translated route). */
   readonly requestJson: unknown;
+  /** What a translated route's answer translation needs to know about the request. */
+  readonly translationContext?: unknown;
   readonly st: RequestState;
   /** Usage read from a non-streaming body (cached between header building and settling). */
   usage?: TokenUsage;
@@ -24,8 +30,12 @@ export interface Exchange {
  * after the answer is on its way, and nothing here may throw into the request path.
  */
 export class Accountant {
+  private readonly failureLog = new FailureCounter();
+
   /** Accounting failures so far (visible in /health). */
-  failures = 0;
+  get failures(): number {
+    return this.failureLog.count;
+  }
 
   constructor(
     private readonly recorder: UsageRecorder,
@@ -37,9 +47,9 @@ export class Accountant {
 
   /** Usage headers for a non-streaming answer; reads the usage once for settle() too. */
   responseHeaders(ex: Exchange, payload: Buffer): Record<string, string> {
-    if (!ex.route.consumes && ex.route.label !== 'other') return {};
+    if (!ex.route.readsUsage) return {};
     try {
-      ex.usage = usageFromResponseBody(ex.route.flavour.name, payload);
+      ex.usage = usageFromResponseBody(ex.route.dialect.usage, payload);
     } catch (err) {
       this.failed(err);
     }
@@ -58,14 +68,14 @@ export class Accountant {
     if (ex.usage) return this.record(ex, ex.usage, 'reported');
     if (!ex.route.consumes) return;
     if (!this.estimating) return this.record(ex, undefined, 'none');
-    void this.estimate(ex, () => completionText(ex.route.flavour.name, payload));
+    void this.estimate(ex, () => completionText(ex.route.dialect, payload));
   }
 
   /** A reader that watches a stream as it is relayed, for consuming routes only. */
   streamTap(ex: Exchange): StreamUsageReader | undefined {
-    if (!ex.route.consumes && ex.route.label !== 'other') return undefined;
+    if (!ex.route.readsUsage) return undefined;
     try {
-      return new StreamUsageReader(ex.route.flavour.name, { collectText: this.estimating && ex.route.consumes });
+      return new StreamUsageReader(ex.route.dialect.streamEvents(), { collectText: this.estimating && ex.route.consumes });
     } catch (err) {
       this.failed(err);
       return undefined;
@@ -94,7 +104,7 @@ export class Accountant {
     try {
       const started = performance.now();
       const [input, output] = await Promise.all([
-        estimateTokens(promptText(ex.route.flavour.name, ex.requestJson)),
+        estimateTokens(promptText(ex.requestJson)),
         estimateTokens(outputText()),
       ]);
       this.countDuration.observe((performance.now() - started) / 1000);
@@ -117,32 +127,17 @@ export class Accountant {
   }
 
   private failed(err: unknown): void {
-    this.failures++;
-    if (this.failures <= 10 || this.failures % 1000 === 0) {
+    if (this.failureLog.record()) {
       this.log.error({ err: (err as Error)?.message, failures: this.failures }, 'token accounting failed');
     }
   }
 }
 
 /** The generated text of a non-streaming answer, for estimating its output tokens. */
-function completionText(dialect: 'openai' | 'anthropic', payload: Buffer): string {
+function completionText(dialect: Dialect, payload: Buffer): string {
   try {
-    const json = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
-    const parts: string[] = [];
-    if (dialect === 'openai') {
-      for (const choice of (json.choices as Array<{ message?: Record<string, unknown> }>) ?? []) {
-        const m = choice?.message ?? {};
-        for (const k of ['content', 'reasoning_content']) if (typeof m[k] === 'string') parts.push(m[k] as string);
-        if (Array.isArray(m.tool_calls)) parts.push(JSON.stringify(m.tool_calls));
-      }
-    } else {
-      for (const block of (json.content as Array<Record<string, unknown>>) ?? []) {
-        if (typeof block?.text === 'string') parts.push(block.text);
-        else if (typeof block?.thinking === 'string') parts.push(block.thinking);
-        else if (block?.input !== undefined) parts.push(JSON.stringify(block.input));
-      }
-    }
-    return parts.join('\n');
+    const json: unknown = JSON.parse(payload.toString('utf8'));
+    return isRecord(json) ? dialect.completionText(json) : '';
   } catch {
     return '';
   }

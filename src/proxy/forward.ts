@@ -1,20 +1,28 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { EventEmitter, once } from 'node:events';
+import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../log/logger.js';
 import { AdmissionRejected, type Admission, type AttemptOutcome, type Permit } from '../limits/admission.js';
-import { classifyUpstreamError, type UpstreamError, type ZaiErrorClass } from '../zai/errors.js';
+import { classifyUpstreamError, ZAI_ERROR_TABLE, type UpstreamError, type ZaiErrorClass } from '../zai/errors.js';
 import { retryDelayMs } from '../zai/retry.js';
 import { clientBucket } from '../metrics/labels.js';
 import type { RequestMetrics } from './request-metrics.js';
 import type { Accountant, Exchange } from './accountant.js';
-import { BodyTooLarge, readAll, readRequestBody } from './body.js';
-import { bodyTooLarge, errorBody, ProxyError, rateLimited, unauthorized, upstreamTimeout, upstreamUnavailable } from './errors.js';
+import { BodyTooLarge, closeAfterRefusal, readAll, readRequestBody } from './body.js';
+import { bodyBudgetExhausted, bodyTooLarge, errorBody, ProxyError, rateLimited, requestTimedOut, unauthorized, upstreamTimeout, upstreamUnavailable } from './errors.js';
+import { AttemptDeadline } from './deadline.js';
+import { SecretRedactor } from './redact.js';
+import type { KeyRing } from './keys.js';
+import { BodyBudgetExhausted, type BodyBudget } from './body-budget.js';
 import { clientResponseHeaders, presentedKey, upstreamRequestHeaders } from './headers.js';
-import type { Route } from './routes.js';
+import type { UpstreamRoute } from './routes.js';
+import type { Dialect, ErrorFacts } from '../dialects/dialect.js';
+import type { Translation } from '../dialects/translation.js';
+import type { RequestState } from './request-state.js';
+import { errorCode } from '../lib/error-code.js';
+import { clientDeadline, NO_RETRY } from './client-hints.js';
 
-type UpstreamRoute = Extract<Route, { kind: 'upstream' }>;
 
 export interface Upstream {
   readonly dispatcher: Dispatcher;
@@ -25,20 +33,28 @@ export interface Upstream {
 export interface ForwarderOptions {
   upstreams: { openai: Upstream; anthropic: Upstream };
   apiKey: string | undefined;
-  clientKeys: ReadonlySet<string>;
+  clientKeys: KeyRing;
   maxBodyBytes: number;
+  /** Bytes of request bodies held at once across all requests (MAX_HELD_BODY_BYTES). */
+  bodyBudget: BodyBudget;
   maxRetries: number;
   /** First backoff step (RETRY_BASE_DELAY); see retryDelayMs. */
   retryBaseDelayMs?: number;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
+  /** Total deadline of a request until its answer is committed, retries included (REQUEST_TIMEOUT). */
+  requestTimeoutMs: number;
   admission: Admission | undefined;
+  /** After the proxy retried, its final answer tells the client not to retry (x-should-retry: false). */
+  shouldRetryFalseAfterRetries: boolean;
   /** Called with the reset time of every quota (1308/1310) answer, for opt-in pacing. */
   onQuotaExhausted?: (resetAtMs: number) => void;
 }
 
 /** Largest error body read from the upstream to classify it (and relay it unchanged). */
 const ERROR_BODY_MAX = 1024 * 1024;
+/** How long a broken stream's error event may wait for a slow client before the socket goes. */
+const FAILED_STREAM_FLUSH_MS = 10_000;
 /** Largest non-streaming response the proxy will hold to read its usage. */
 const RESPONSE_BODY_MAX = 256 * 1024 * 1024;
 
@@ -53,41 +69,13 @@ const OUTCOME: Record<ZaiErrorClass, AttemptOutcome> = {
   unknown: 'other_error',
 };
 
-/** Per-request timings and facts, filled in as the request moves through the pipeline. */
-export class RequestState {
-  /** undici takes an EventEmitter as its abort signal: far cheaper than an AbortController. */
-  readonly upstreamAbort = new EventEmitter();
-  private controller: AbortController | undefined;
-  readonly startedAt = performance.now();
-  waitMs = 0;
-  upstreamMs = 0;
-  attempts = 0;
-  status = 0;
-  bytesIn = 0;
-  bytesOut = 0;
-  firstByteAt = 0;
-  lastByteAt = 0;
-  clientGone = false;
-  model: unknown;
-  stream = false;
-  errorClass: string | undefined;
-
-  /** An AbortSignal for waits (admission queue, backoff, backpressure), made on first need. */
-  get signal(): AbortSignal {
-    if (!this.controller) {
-      this.controller = new AbortController();
-      if (this.clientGone) this.controller.abort();
-    }
-    return this.controller.signal;
-  }
-
-  /** The client went away before its answer ended: stop everything done on its behalf. */
-  markClientGone(): void {
-    if (this.clientGone) return;
-    this.clientGone = true;
-    this.upstreamAbort.emit('abort');
-    this.controller?.abort();
-  }
+/**
+ * What an upstream error teaches the limiter: a coded or 429 answer by its class; an uncoded
+ * 5xx that the proxy retries is the platform being busy, like 1305; anything else nothing.
+ */
+function attemptOutcome(error: { code: string | undefined; class: ZaiErrorClass; status: number; retryable: boolean }): AttemptOutcome {
+  if (error.code !== undefined || error.status === 429) return OUTCOME[error.class];
+  return error.status >= 500 && error.retryable ? 'overload' : 'other_error';
 }
 
 /** A retryable failure of an attempt, before anything reached the client. */
@@ -96,19 +84,24 @@ interface AttemptFailure {
   retryReason: string;
   retryAfterMs?: number;
   cls: ZaiErrorClass | 'network' | 'truncated';
-  /** Sends the final answer for this failure when no retry follows. */
-  send: () => void;
+  /** Sends the final answer for this failure when no retry follows, with `extra` headers. */
+  send: (extra: Readonly<Record<string, string>>) => void;
 }
 
 export class Forwarder {
+  private readonly redact: SecretRedactor;
+
   constructor(
     private readonly opts: ForwarderOptions,
     private readonly metrics: RequestMetrics,
     private readonly accountant: Accountant,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.redact = new SecretRedactor(opts.apiKey);
+  }
 
-  async forward(req: IncomingMessage, res: ServerResponse, route: UpstreamRoute, search: string, st: RequestState): Promise<void> {
+  /** `preRead`: the body, when something before the forwarder already read it (a canary failover). */
+  async forward(req: IncomingMessage, res: ServerResponse, route: UpstreamRoute, search: string, st: RequestState, preRead?: Buffer): Promise<void> {
     const presented = presentedKey(req.headers);
     if (this.opts.clientKeys.size > 0 && (presented === undefined || !this.opts.clientKeys.has(presented))) {
       req.resume();
@@ -117,29 +110,43 @@ export class Forwarder {
 
     let body: Buffer;
     try {
-      body = await readRequestBody(req, this.opts.maxBodyBytes);
+      body = preRead ?? (await readRequestBody(req, res, this.opts.maxBodyBytes, this.opts.bodyBudget));
     } catch (err) {
       if (err instanceof BodyTooLarge) {
-        res.setHeader('connection', 'close');
+        closeAfterRefusal(req, res);
         return this.reject(res, route, st, bodyTooLarge(this.opts.maxBodyBytes));
+      }
+      if (err instanceof BodyBudgetExhausted) {
+        closeAfterRefusal(req, res);
+        return this.reject(res, route, st, bodyBudgetExhausted());
       }
       st.markClientGone();
       return; // the client went away while sending its body
     }
     st.bytesIn = body.length;
-    const requestJson = parseJsonBody(req, body);
+    let requestJson = parseJsonBody(req, body);
     if (requestJson && typeof requestJson === 'object') {
       st.model = (requestJson as { model?: unknown }).model;
       st.stream = (requestJson as { stream?: unknown }).stream === true;
     }
+    let translationContext: unknown;
+    if (route.translation) {
+      const translated = route.translation.request(requestJson);
+      if (translated.refusal) return this.reject(res, route, st, refusal(translated.refusal));
+      requestJson = translated.body;
+      body = translated.body ? Buffer.from(JSON.stringify(translated.body)) : Buffer.alloc(0);
+      translationContext = translated.context;
+    }
 
-    const upstream = this.opts.upstreams[route.base];
+    const upstream = this.opts.upstreams[route.dialect.base];
     const headers = upstreamRequestHeaders(req.headers, { dropCredentials: this.opts.apiKey !== undefined, contentLength: body.length });
-    if (this.opts.apiKey !== undefined) route.flavour.injectKey(headers, this.opts.apiKey);
+    if (route.translation && body.length > 0) headers['content-type'] = 'application/json';
+    if (this.opts.apiKey !== undefined) route.dialect.injectKey(headers, this.opts.apiKey);
     const path = upstream.basePath + route.upstreamPath + search;
     const bucket = clientBucket(presented ?? req.socket.remoteAddress ?? '');
-    const exchange: Exchange = { route, requestJson, st };
-    const deadline = clientDeadline(req.headers, st.startedAt);
+    const exchange: Exchange = { route, requestJson, st, translationContext };
+    const ownDeadline = st.startedAt + this.opts.requestTimeoutMs;
+    const deadline = Math.min(clientDeadline(req.headers, st.startedAt), ownDeadline);
 
     for (let attempt = 0; ; attempt++) {
       st.attempts = attempt + 1;
@@ -151,22 +158,29 @@ export class Forwarder {
         } catch (err) {
           st.waitMs += performance.now() - waitStart;
           if (err instanceof AdmissionRejected) {
-            return this.reject(res, route, st, rateLimited(admissionMessage(err.reason), err.retryAfterSeconds));
+            const answer = rateLimited(admissionMessage(err.reason), err.retryAfterSeconds);
+            if (err.reason === 'quota') Object.assign(answer.extraHeaders, NO_RETRY);
+            return this.reject(res, route, st, answer);
           }
           return; // client disconnected while queued
         }
         st.waitMs += performance.now() - waitStart;
       }
 
-      const failure = await this.attempt(req, res, route, path, headers, body, st, permit, exchange);
+      const failure = await this.attempt(req, res, route, path, headers, body, st, permit, exchange, ownDeadline);
       if (failure === undefined || st.clientGone) return;
+      if (st.deadlineHit) {
+        this.metrics.upstreamError('timeout');
+        return this.reject(res, route, st, requestTimedOut(this.opts.requestTimeoutMs));
+      }
 
       this.metrics.upstreamError(failure.errorType);
-      if (attempt >= this.opts.maxRetries) return failure.send();
+      const final = attempt > 0 && this.opts.shouldRetryFalseAfterRetries ? NO_RETRY : {};
+      if (attempt >= this.opts.maxRetries) return failure.send(final);
       const delay = retryDelayMs(attempt + 1, { class: failure.cls, retryAfterMs: failure.retryAfterMs }, Math.random, { baseMs: this.opts.retryBaseDelayMs });
       // A retry that cannot start before the client gives up only turns a clear answer into a
       // timeout on its side: relay what the upstream said instead.
-      if (performance.now() + delay > deadline) return failure.send();
+      if (performance.now() + delay > deadline) return failure.send(final);
       const sleptFrom = performance.now();
       try {
         await sleep(delay, undefined, { signal: st.signal });
@@ -196,16 +210,19 @@ export class Forwarder {
     st: RequestState,
     permit: Permit | undefined,
     exchange: Exchange,
+    deadlineAt: number,
   ): Promise<AttemptFailure | undefined> {
-    const upstream = this.opts.upstreams[route.base];
+    const upstream = this.opts.upstreams[route.dialect.base];
     const reject = (e: ProxyError) => this.reject(res, route, st, e);
     const sentAt = performance.now();
     let outcome: AttemptOutcome = 'network_error';
     let response: Dispatcher.ResponseData;
+    const deadline = new AttemptDeadline(deadlineAt, st.upstreamAbort);
     try {
+      if (deadline.expired) throw Object.assign(new Error('request deadline passed'), { code: 'UND_ERR_ABORTED' });
       response = await upstream.dispatcher.request({
         path,
-        method: req.method as Dispatcher.HttpMethod,
+        method: (route.translation?.method ?? req.method) as Dispatcher.HttpMethod,
         headers,
         body: body.length > 0 ? body : undefined,
         signal: st.upstreamAbort,
@@ -215,6 +232,8 @@ export class Forwarder {
     } catch (err) {
       st.upstreamMs += performance.now() - sentAt;
       permit?.release('network_error');
+      st.deadlineHit = deadline.expired;
+      deadline.clear();
       return networkFailure(err, reject);
     }
 
@@ -224,7 +243,7 @@ export class Forwarder {
         const errBody = await readAll(response.body, ERROR_BODY_MAX).catch(() => Buffer.alloc(0));
         st.upstreamMs += performance.now() - sentAt;
         const error = classifyUpstreamError(status, response.headers, errBody.subarray(0, 64 * 1024), Date.now());
-        outcome = error.code !== undefined || status === 429 ? OUTCOME[error.class] : 'other_error';
+        outcome = attemptOutcome(error);
         this.metrics.zaiError(error);
         st.errorClass = error.code !== undefined ? error.class : undefined;
         if (error.retryable && !st.clientGone) {
@@ -233,10 +252,10 @@ export class Forwarder {
             retryReason: error.class,
             retryAfterMs: error.retryAfterMs,
             cls: error.class,
-            send: () => this.relayError(res, st, response, errBody, error),
+            send: (extra) => this.relayError(res, route, st, response, errBody, error, extra),
           };
         }
-        this.relayError(res, st, response, errBody, error);
+        this.relayError(res, route, st, response, errBody, error, {});
         return undefined;
       }
 
@@ -256,13 +275,15 @@ export class Forwarder {
         outcome = 'ok';
         const usageHeaders = this.accountant.responseHeaders(exchange, payload);
         const outHeaders = clientResponseHeaders(response.headers);
+        this.redact.headers(outHeaders);
         Object.assign(outHeaders, usageHeaders, this.timing(st));
-        outHeaders['content-length'] = payload.length;
+        const answer = route.translation ? translateAnswer(route.translation, payload, exchange.translationContext) : payload;
+        outHeaders['content-length'] = answer.length;
         st.status = status;
         st.firstByteAt = st.lastByteAt = performance.now();
         res.writeHead(status, outHeaders);
-        res.end(payload);
-        st.bytesOut = payload.length;
+        res.end(answer);
+        st.bytesOut = answer.length;
         this.accountant.settle(exchange, payload);
         return undefined;
       }
@@ -281,46 +302,74 @@ export class Forwarder {
         st.upstreamMs += performance.now() - sentAt;
         return truncatedFailure(undefined, 'empty_streaming', reject);
       }
+      deadline.clear();
       const tap = this.accountant.streamTap(exchange);
+      const translator = route.translation?.stream?.(exchange.translationContext);
       const outHeaders = clientResponseHeaders(response.headers);
+      this.redact.headers(outHeaders);
       outHeaders['x-accel-buffering'] = 'no';
       Object.assign(outHeaders, this.timing(st));
       st.status = status;
       res.writeHead(status, outHeaders);
       st.firstByteAt = performance.now();
       let chunk: Buffer = first.value;
+      let ended = false;
       try {
         for (;;) {
           tap?.push(chunk);
-          st.bytesOut += chunk.length;
-          if (!res.write(chunk)) await once(res, 'drain', { signal: st.signal });
+          const out = translator ? translator.push(chunk) : chunk;
+          st.bytesOut += out.length;
+          if (out.length > 0 && !res.write(out)) await once(res, 'drain', { signal: st.signal });
           const next = await iterator.next();
           if (next.done) break;
           chunk = next.value;
         }
+        ended = true;
         outcome = 'ok';
       } catch (err) {
         if (!st.clientGone) {
           this.metrics.upstreamError('stream_aborted');
           this.log.warn({ route: route.label, err: errorCode(err) }, 'upstream stream ended early');
+          st.streamFailed = true;
         }
       }
       st.lastByteAt = performance.now();
       st.upstreamMs += st.lastByteAt - sentAt;
-      if (!st.clientGone) res.end();
+      // A translated stream closes in its own API (a failed response); a relayed one gets its dialect's error event.
+      if (st.streamFailed) failStream(res, translator ? translator.end(false) : streamErrorAfter(chunk, route.dialect));
+      else if (!st.clientGone) res.end(translator?.end(ended));
       this.accountant.settleStream(exchange, tap);
       return undefined;
     } finally {
+      st.deadlineHit = deadline.expired;
+      deadline.clear();
       permit?.release(outcome);
     }
   }
 
   /** Sends an upstream error answer to the client, with the hints clients need to come back. */
-  private relayError(res: ServerResponse, st: RequestState, response: Dispatcher.ResponseData, body: Buffer, error: UpstreamError): void {
+  private relayError(
+    res: ServerResponse,
+    route: UpstreamRoute,
+    st: RequestState,
+    response: Dispatcher.ResponseData,
+    upstreamBody: Buffer,
+    error: UpstreamError,
+    extra: Readonly<Record<string, string>>,
+  ): void {
     const headers = clientResponseHeaders(response.headers);
+    this.redact.headers(headers);
+    let body = this.redact.body(upstreamBody);
     if (error.code !== undefined) {
       headers['x-zai-error-class'] = error.class;
       headers['x-zai-error-code'] = error.code;
+      // Quota, balance and policy answers: no retry can change them, whatever the status says.
+      if (ZAI_ERROR_TABLE[error.code]?.retry === false) Object.assign(headers, NO_RETRY);
+    }
+    Object.assign(headers, extra);
+    if (route.translation) {
+      body = Buffer.from(route.translation.error(response.statusCode, body));
+      headers['content-type'] = 'application/json';
     }
     if (error.class === 'quota' && error.resetAtMs !== undefined) {
       const seconds = Math.max(1, Math.ceil((error.resetAtMs - Date.now()) / 1000));
@@ -344,7 +393,7 @@ export class Forwarder {
       res.destroy();
       return;
     }
-    const text = errorBody(route?.flavour, e);
+    const text = errorBody(route?.translation ?? route?.dialect, e);
     st.status = e.status;
     st.bytesOut = Buffer.byteLength(text);
     res.writeHead(e.status, { 'content-type': 'application/json', 'content-length': st.bytesOut, ...e.extraHeaders, ...this.timing(st) });
@@ -372,16 +421,43 @@ function admissionMessage(reason: AdmissionRejected['reason']): string {
 }
 
 /**
- * How long the client is willing to wait, on the performance.now() clock. The OpenAI and
- * Anthropic SDKs announce their timeout in `x-stainless-timeout` (seconds); without it there
- * is no deadline beyond the client's own disconnect.
+ * The error event that tells a client of `dialect` its stream broke; `last` is the last chunk
+ * relayed: if it stopped inside an event, a blank line closes that event first.
  */
-export function clientDeadline(headers: IncomingMessage['headers'], startedAt: number): number {
-  const raw = headers['x-stainless-timeout'];
-  const text = (Array.isArray(raw) ? raw[0] : raw)?.trim();
-  if (text === undefined || !/^\d+(\.\d+)?$/.test(text)) return Infinity;
-  const seconds = Number(text);
-  return seconds > 0 ? startedAt + seconds * 1000 : Infinity;
+function streamErrorAfter(last: Buffer, dialect: Dialect): string {
+  const boundary = last.length >= 2 && last[last.length - 1] === 0x0a && last[last.length - 2] === 0x0a;
+  const event = dialect.streamError('The upstream stream was interrupted before it finished; the response is incomplete.');
+  return boundary ? event : `\n\n${event}`;
+}
+
+/**
+ * Tells a client that its stream broke: the closing error text (so SDKs raise), then the socket
+ * is destroyed instead of ending the body, so no terminating chunk is sent and plain HTTP
+ * clients see an aborted transfer rather than a complete response.
+ */
+function failStream(res: ServerResponse, closing: string): void {
+  res.write(closing, () => res.destroy());
+  if (res.writableNeedDrain) {
+    // A client that stopped reading must not hold the socket open forever.
+    const timer = setTimeout(() => res.destroy(), FAILED_STREAM_FLUSH_MS);
+    res.once('close', () => clearTimeout(timer));
+  }
+}
+
+/** A translation's refusal (a request it cannot carry honestly) as the proxy's own answer. */
+function refusal(e: ErrorFacts): ProxyError {
+  return new ProxyError(e.status, e.type, e.message, {}, e.code);
+}
+
+/** A whole upstream answer in the client's API; a body that is not JSON translates as empty. */
+function translateAnswer(translation: Translation, payload: Buffer, context: unknown): Buffer {
+  let json: unknown;
+  try {
+    json = JSON.parse(payload.toString('utf8'));
+  } catch {
+    json = undefined;
+  }
+  return Buffer.from(JSON.stringify(translation.response(json, context)));
 }
 
 function parseJsonBody(req: IncomingMessage, body: Buffer): unknown {
@@ -400,11 +476,6 @@ function isEventStream(contentType: string | string[] | undefined): boolean {
   return value !== undefined && value.includes('text/event-stream');
 }
 
-function errorCode(err: unknown): string {
-  const e = err as { code?: unknown; name?: unknown };
-  return typeof e?.code === 'string' ? e.code : typeof e?.name === 'string' ? e.name : 'unknown';
-}
-
 function networkFailure(err: unknown, reject: (e: ProxyError) => void): AttemptFailure {
   const code = errorCode(err);
   const timeout = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
@@ -412,7 +483,7 @@ function networkFailure(err: unknown, reject: (e: ProxyError) => void): AttemptF
     errorType: timeout ? 'timeout' : 'upstream_connection',
     retryReason: 'network_error',
     cls: 'network',
-    send: () => reject(timeout ? upstreamTimeout() : upstreamUnavailable(code === 'unknown' ? 'connection failed' : code)),
+    send: (extra) => reject(withHeaders(timeout ? upstreamTimeout() : upstreamUnavailable(code === 'unknown' ? 'connection failed' : code), extra)),
   };
 }
 
@@ -421,6 +492,12 @@ function truncatedFailure(err: unknown, kind: 'truncated_response' | 'empty_stre
     errorType: err !== undefined && errorCode(err).includes('TIMEOUT') ? 'timeout' : kind,
     retryReason: kind,
     cls: 'truncated',
-    send: () => reject(upstreamUnavailable(kind === 'empty_streaming' ? 'the upstream stream ended before any data' : 'the upstream response was cut short')),
+    send: (extra) =>
+      reject(withHeaders(upstreamUnavailable(kind === 'empty_streaming' ? 'the upstream stream ended before any data' : 'the upstream response was cut short'), extra)),
   };
+}
+
+function withHeaders(e: ProxyError, extra: Readonly<Record<string, string>>): ProxyError {
+  Object.assign(e.extraHeaders, extra);
+  return e;
 }

@@ -2,7 +2,8 @@ import type { CounterChild, HistogramChild } from '../metrics/fast.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import type { UpstreamError } from '../zai/errors.js';
-import type { RequestState } from './forward.js';
+import type { RequestState } from './request-state.js';
+import { FailureCounter } from '../lib/throttled-log.js';
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
 
@@ -13,8 +14,12 @@ const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIO
  */
 export class RequestMetrics {
   private readonly children = new Map<string, unknown>();
+  private readonly failureLog = new FailureCounter();
+
   /** Recording failures so far (visible in /health). */
-  failures = 0;
+  get failures(): number {
+    return this.failureLog.count;
+  }
 
   constructor(
     private readonly m: Metrics,
@@ -70,8 +75,7 @@ export class RequestMetrics {
     try {
       record();
     } catch (err) {
-      this.failures++;
-      if (this.failures <= 10 || this.failures % 1000 === 0) {
+      if (this.failureLog.record()) {
         this.log.error({ err: (err as Error).message, failures: this.failures }, 'metric recording failed');
       }
     }

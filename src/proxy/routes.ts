@@ -1,17 +1,34 @@
-import { anthropicFlavour, openaiFlavour, type Flavour } from './flavours.js';
+import { anthropicMessages } from '../dialects/anthropic-messages.js';
+import type { Dialect } from '../dialects/dialect.js';
+import { openaiChat } from '../dialects/openai-chat.js';
+import { anthropicModelList } from '../dialects/anthropic-models.js';
+import { responsesOverChat } from '../dialects/responses/translation.js';
+import type { Translation } from '../dialects/translation.js';
 
 /**
  * The whole HTTP surface of the proxy in one table. `label` is the bounded `path` label of
- * every metric (METRICS.md); `consumes` says whether an answer spends tokens.
+ * every metric (docs/metrics.md); `consumes` says whether an answer spends tokens; `readsUsage`
+ * whether usage is read from its answers (consuming routes, and unknown `/v1/*` paths that
+ * may be generation endpoints the table does not know yet). A route with a `translation`
+ * speaks the client's API over a different upstream dialect.
  */
-export type Route =
-  | { kind: 'upstream'; flavour: Flavour; base: 'openai' | 'anthropic'; label: RouteLabel; upstreamPath: string; consumes: boolean }
-  | { kind: 'health' | 'ready' | 'metrics' | 'quota' | 'admin-reset-rate-limit' }
-  | { kind: 'not-found' };
+export interface UpstreamRoute {
+  kind: 'upstream';
+  /** What the upstream speaks on this route: its base, path mapping, key, usage readers. */
+  dialect: Dialect;
+  label: RouteLabel;
+  upstreamPath: string;
+  consumes: boolean;
+  readsUsage: boolean;
+  translation?: Translation;
+}
 
-export type RouteLabel = '/v1/chat/completions' | '/v1/messages' | '/v1/messages/count_tokens' | '/v1/models' | 'other';
+export type Route = UpstreamRoute | { kind: 'root' | 'health' | 'ready' | 'metrics' | 'quota' | 'admin-reset-rate-limit' } | { kind: 'not-found' };
+
+export type RouteLabel = '/v1/chat/completions' | '/v1/responses' | '/v1/messages' | '/v1/messages/count_tokens' | '/v1/models' | 'other';
 
 const LOCAL: Record<string, Route> = {
+  '/': { kind: 'root' },
   '/health': { kind: 'health' },
   '/healthz': { kind: 'health' },
   '/ready': { kind: 'ready' },
@@ -20,44 +37,43 @@ const LOCAL: Record<string, Route> = {
   '/admin/reset-rate-limit': { kind: 'admin-reset-rate-limit' },
 };
 
-const ANTHROPIC: Record<string, RouteLabel> = {
-  '/v1/messages': '/v1/messages',
-  '/v1/messages/count_tokens': '/v1/messages/count_tokens',
+const route = (dialect: Dialect, label: RouteLabel, pathname: string, consumes: boolean): UpstreamRoute => ({
+  kind: 'upstream',
+  dialect,
+  label,
+  upstreamPath: dialect.upstreamPath(pathname),
+  consumes,
+  readsUsage: consumes || label === 'other',
+});
+
+/** A route whose client API is translated onto `upstreamPathname` of the translation's dialect. */
+const translated = (translation: Translation, label: RouteLabel, upstreamPathname: string, consumes: boolean): UpstreamRoute => ({
+  ...route(translation.upstream, label, upstreamPathname, consumes),
+  translation,
+});
+
+const KNOWN: Record<string, UpstreamRoute> = {
+  '/v1/chat/completions': route(openaiChat, '/v1/chat/completions', '/v1/chat/completions', true),
+  '/v1/responses': translated(responsesOverChat, '/v1/responses', '/v1/chat/completions', true),
+  '/v1/messages': route(anthropicMessages, '/v1/messages', '/v1/messages', true),
+  '/v1/messages/count_tokens': route(anthropicMessages, '/v1/messages/count_tokens', '/v1/messages/count_tokens', false),
+  '/v1/models': route(openaiChat, '/v1/models', '/v1/models', false),
 };
 
-const OPENAI_LABELS: Record<string, RouteLabel> = {
-  '/v1/chat/completions': '/v1/chat/completions',
-  '/v1/models': '/v1/models',
-};
+/** Z.AI's Anthropic base has no model list: Anthropic clients get the OpenAI one, reshaped. */
+const ANTHROPIC_MODELS = translated(anthropicModelList, '/v1/models', '/v1/models', false);
 
 /**
- * Matches a request path (without the query string). Anthropic routes keep their path under
- * the Anthropic base; every other `/v1/x` maps to `{openai base}/x`.
+ * Matches a request path (without the query string). `anthropicClient` (the request carries
+ * `anthropic-version`) picks the Anthropic shape where a path exists in both APIs. Every
+ * other `/v1/x` maps to `{openai base}/x`.
  */
-export function matchRoute(pathname: string): Route {
+export function matchRoute(pathname: string, anthropicClient = false): Route {
   const local = LOCAL[pathname];
   if (local) return local;
-  const anthropic = ANTHROPIC[pathname];
-  if (anthropic) {
-    return {
-      kind: 'upstream',
-      flavour: anthropicFlavour,
-      base: 'anthropic',
-      label: anthropic,
-      upstreamPath: pathname,
-      consumes: anthropic === '/v1/messages',
-    };
-  }
-  if (pathname.startsWith('/v1/') && pathname.length > 4) {
-    const label = OPENAI_LABELS[pathname] ?? 'other';
-    return {
-      kind: 'upstream',
-      flavour: openaiFlavour,
-      base: 'openai',
-      label,
-      upstreamPath: pathname.slice(3),
-      consumes: label === '/v1/chat/completions',
-    };
-  }
+  if (anthropicClient && pathname === '/v1/models') return ANTHROPIC_MODELS;
+  const known = KNOWN[pathname];
+  if (known) return known;
+  if (pathname.startsWith('/v1/') && pathname.length > 4) return route(openaiChat, 'other', pathname, false);
   return { kind: 'not-found' };
 }

@@ -1,6 +1,4 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { once } from 'node:events';
-import { Pool } from 'undici';
 import type { ProxyEnv } from '../config/proxy.js';
 import { AccessLog } from '../log/access-log.js';
 import { createLogger, type Logger } from '../log/logger.js';
@@ -12,18 +10,29 @@ import { warmTokenizer } from '../accounting/estimate.js';
 import { Admission } from '../limits/admission.js';
 import { clearQuotaSampleAge, connectPacing, DEFAULT_PACING_FLOOR_RPS, QuotaPacer, QuotaPoller, quotaPollerOptionsFrom } from '../quota/index.js';
 import { Accountant } from './accountant.js';
-import { draining, ProxyError } from './errors.js';
-import { Forwarder, RequestState, type Upstream } from './forward.js';
+import { draining, pathRefused, ProxyError } from './errors.js';
+import { normaliseApiPath } from './api-path.js';
+import { listen } from '../lib/listen.js';
+import { healthStatus } from './health.js';
+import { Forwarder } from './forward.js';
+import { RequestState } from './request-state.js';
 import { presentedKey } from './headers.js';
 import { RequestMetrics } from './request-metrics.js';
 import { matchRoute } from './routes.js';
+import { UpstreamPools } from './upstream-pools.js';
 import { buildInfo } from './build-info.js';
+import { clientTimeouts } from './client-timeouts.js';
+import { BodyBudget } from './body-budget.js';
+import { KeyRing } from './keys.js';
+import { CanarySplit } from '../split/canary-split.js';
 
 export interface ProxyServer {
   readonly url: string;
   readonly server: Server;
   readonly metrics: Metrics;
   readonly admission: Admission | undefined;
+  /** Buffered access lines; `flush()` hands them to the log destination now. */
+  readonly accessLog: AccessLog;
   /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then closes everything. */
   shutdown(graceMs?: number): Promise<void>;
 }
@@ -37,49 +46,39 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Pr
   const build = buildInfo(env);
   metrics.zai_proxy_build_info.labels(build.version, build.commit, build.buildTime).set(1);
 
-  const pools = new Map<string, Pool>();
-  const upstream = (base: string): Upstream => {
-    const url = new URL(base);
-    let pool = pools.get(url.origin);
-    if (!pool) {
-      pool = new Pool(url.origin, {
-        connections: env.UPSTREAM_CONNECTIONS,
-        connectTimeout: env.UPSTREAM_CONNECT_TIMEOUT,
-        keepAliveTimeout: 30_000,
-        pipelining: 1,
-      });
-      pools.set(url.origin, pool);
-    }
-    return { dispatcher: pool, basePath: url.pathname.replace(/\/+$/, '') };
-  };
+  const pools = new UpstreamPools(env);
+  const upstream = (base: string) => pools.upstream(base);
 
-  const admission = env.RATE_LIMIT_ENABLED
-    ? new Admission(
-        {
-          enabled: true,
-          maxWorkers: env.MAX_WORKERS,
-          queueTimeoutMs: env.QUEUE_TIMEOUT,
-          queueMax: env.QUEUE_MAX,
-          windowMs: env.RATE_LIMIT_WINDOW,
-          ceilingAlpha: env.RATE_LIMIT_CEILING_ALPHA,
-          holdMargin: env.RATE_LIMIT_HOLD_MARGIN,
-          probeInterval: env.RATE_LIMIT_PROBE_INTERVAL,
-          minRate: env.RATE_LIMIT_MIN,
-          maxRate: env.RATE_LIMIT_MAX,
-          initialRate: Math.min(Math.max(env.RATE_LIMIT_INITIAL, env.RATE_LIMIT_MIN), env.RATE_LIMIT_MAX),
-          stateFile: env.RATE_LIMIT_STATE_FILE === 'none' ? undefined : env.RATE_LIMIT_STATE_FILE,
-          stateMaxAgeMs: env.RATE_LIMIT_STATE_MAX_AGE,
-          redisUrl: env.REDIS_URL,
-        },
-        metrics,
-        log.child({ component: 'limits' }),
-      )
-    : undefined;
-  await admission?.start();
+  // Built with the limiter off too: MAX_WORKERS and the queue bounds hold either way.
+  const admission = new Admission(
+    {
+      enabled: env.RATE_LIMIT_ENABLED,
+      maxWorkers: env.MAX_WORKERS,
+      queueTimeoutMs: env.QUEUE_TIMEOUT,
+      queueMax: env.QUEUE_MAX,
+      windowMs: env.RATE_LIMIT_WINDOW,
+      ceilingAlpha: env.RATE_LIMIT_CEILING_ALPHA,
+      holdMargin: env.RATE_LIMIT_HOLD_MARGIN,
+      probeInterval: env.RATE_LIMIT_PROBE_INTERVAL,
+      minRate: env.RATE_LIMIT_MIN,
+      maxRate: env.RATE_LIMIT_MAX,
+      initialRate: Math.min(Math.max(env.RATE_LIMIT_INITIAL, env.RATE_LIMIT_MIN), env.RATE_LIMIT_MAX),
+      stateFile: env.RATE_LIMIT_STATE_FILE === 'none' ? undefined : env.RATE_LIMIT_STATE_FILE,
+      stateMaxAgeMs: env.RATE_LIMIT_STATE_MAX_AGE,
+      redisUrl: env.REDIS_URL,
+    },
+    metrics,
+    log.child({ component: 'limits' }),
+  );
+  await admission.start();
+  const workersOnly = () => {
+    const { inFlight, queueDepth } = admission.snapshot();
+    return { enabled: false, maxWorkers: env.MAX_WORKERS, inFlight, queueDepth };
+  };
 
   const pollerOptions = quotaPollerOptionsFrom(env);
   const poller = pollerOptions ? new QuotaPoller(pollerOptions, metrics, log.child({ component: 'quota' })) : undefined;
-  const pacer = env.QUOTA_PACING && admission ? new QuotaPacer(admission, { floorRps: DEFAULT_PACING_FLOOR_RPS }) : undefined;
+  const pacer = env.QUOTA_PACING ? new QuotaPacer(admission, { floorRps: DEFAULT_PACING_FLOOR_RPS }) : undefined;
   if (poller && pacer) connectPacing(poller, pacer);
   if (!poller) clearQuotaSampleAge(metrics);
   poller?.start();
@@ -92,16 +91,22 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Pr
     env.TOKEN_COUNTING_ENABLED,
     log,
   );
+  const bodyBudget = new BodyBudget(env.MAX_HELD_BODY_BYTES);
+  const clientKeys = new KeyRing(env.PROXY_API_KEYS);
+  const administrators = env.ADMIN_TOKEN !== undefined ? new KeyRing([env.ADMIN_TOKEN]) : clientKeys;
   const forwarder = new Forwarder(
     {
       upstreams: { openai: upstream(env.ZAI_OPENAI_BASE_URL), anthropic: upstream(env.ZAI_ANTHROPIC_BASE_URL) },
       apiKey: env.ZAI_API_KEY,
-      clientKeys: new Set(env.PROXY_API_KEYS),
+      clientKeys,
       maxBodyBytes: env.MAX_BODY_BYTES,
+      bodyBudget,
       maxRetries: env.MAX_RETRIES,
       retryBaseDelayMs: env.RETRY_BASE_DELAY,
+      shouldRetryFalseAfterRetries: env.SHOULD_RETRY_FALSE_AFTER_RETRIES,
       headersTimeoutMs: env.UPSTREAM_HEADERS_TIMEOUT,
       bodyTimeoutMs: env.UPSTREAM_BODY_TIMEOUT,
+      requestTimeoutMs: env.REQUEST_TIMEOUT,
       admission,
       onQuotaExhausted: pacer ? (resetAtMs) => pacer.onQuotaExhausted(resetAtMs) : undefined,
     },
@@ -109,6 +114,24 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Pr
     accountant,
     log,
   );
+
+  const split = env.CANARY_UPSTREAM
+    ? new CanarySplit(
+        {
+          upstream: env.CANARY_UPSTREAM,
+          weight: env.CANARY_WEIGHT,
+          stickyHeader: env.CANARY_STICKY_HEADER,
+          maxBodyBytes: env.MAX_BODY_BYTES,
+          bodyBudget,
+          connectTimeoutMs: env.UPSTREAM_CONNECT_TIMEOUT,
+          headersTimeoutMs: env.UPSTREAM_HEADERS_TIMEOUT,
+          bodyTimeoutMs: env.UPSTREAM_BODY_TIMEOUT,
+          connections: env.UPSTREAM_CONNECTIONS,
+        },
+        metrics,
+        log.child({ component: 'split' }),
+      )
+    : undefined;
 
   const accessLog = new AccessLog(log);
   let inFlight = 0;
@@ -122,17 +145,19 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Pr
     res.end(text);
   };
 
+  // With ADMIN_TOKEN set only it may administer; without, any configured client key may.
   const canAdminister = (req: IncomingMessage): boolean => {
     const key = presentedKey(req.headers);
-    if (key === undefined) return false;
-    return (env.ADMIN_TOKEN !== undefined && key === env.ADMIN_TOKEN) || env.PROXY_API_KEYS.includes(key);
+    return key !== undefined && administrators.has(key);
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const pathname = q === -1 ? url : url.slice(0, q);
-    const route = matchRoute(pathname);
+    const api = normaliseApiPath(pathname);
+    if (!api.ok) return forwarder.reject(res, undefined, new RequestState(), pathRefused(api.reason));
+    const route = matchRoute(api.path, req.headers['anthropic-version'] !== undefined);
     if (isDraining) res.setHeader('connection', 'close');
 
     switch (route.kind) {
@@ -140,8 +165,14 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Pr
         const st = new RequestState();
         if (isDraining) return forwarder.reject(res, route, st, draining());
         inFlight++;
+        // The canary arm records its own requests; only a failover comes back to this proxy's books.
+        let onCanary = split?.armOf(req, res) === 'canary';
         res.once('close', () => {
-          if (!res.writableFinished) {
+          if (onCanary) {
+            if (--inFlight === 0) idle.dispatchEvent(new Event('idle'));
+            return;
+          }
+          if (!res.writableFinished && !st.streamFailed) {
             st.markClientGone();
             requestMetrics.clientDisconnect(route.label);
           }
@@ -163,7 +194,14 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Pr
           if (--inFlight === 0) idle.dispatchEvent(new Event('idle'));
         });
         try {
-          await forwarder.forward(req, res, route, q === -1 ? '' : url.slice(q), st);
+          let body: Buffer | undefined;
+          if (onCanary) {
+            const relayed = await split!.relay(req, res, route);
+            if (relayed.served) return;
+            onCanary = false;
+            body = relayed.body;
+          } else split?.stable();
+          await forwarder.forward(req, res, route, q === -1 ? '' : url.slice(q), st, body);
         } catch (err) {
           log.error({ err: (err as Error).message, route: route.label }, 'request failed inside the proxy');
           if (!res.headersSent) forwarder.reject(res, route, st, new ProxyError(500, 'api_error', 'Internal proxy error.'));
@@ -171,19 +209,29 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Pr
         }
         return;
       }
-      case 'health':
+      case 'root': {
+        // Clients probe the base URL before their first call (Claude Code sends HEAD /).
+        const text = `zai-proxy ${build.version}: OpenAI- and Anthropic-compatible proxy for Z.AI under /v1 (health at /health, metrics at /metrics)\n`;
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+        res.end(req.method === 'HEAD' ? undefined : text);
+        return;
+      }
+      case 'health': {
+        const limiter = admission.snapshot();
         return json(res, 200, {
-          status: 'ok',
+          ...healthStatus(limiter),
           variant: env.DEPLOYMENT_VARIANT,
           version: build.version,
           commit: build.commit,
           uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
           draining: isDraining,
           inFlight,
-          limiter: admission ? admission.snapshot() : { enabled: false },
+          heldBodyBytes: bodyBudget.held,
+          limiter: env.RATE_LIMIT_ENABLED ? limiter : workersOnly(),
           quota: poller ? poller.view() : { enabled: false },
-          bookkeepingFailures: { metrics: requestMetrics.failures, accounting: accountant.failures },
+          bookkeepingFailures: { metrics: requestMetrics.failures, accounting: accountant.failures, accessLogDropped: accessLog.dropped },
         });
+      }
       case 'ready':
         return isDraining ? json(res, 503, { ready: false, reason: 'draining' }, { 'retry-after': '1' }) : json(res, 200, { ready: true });
       case 'metrics': {
@@ -197,7 +245,7 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Pr
       case 'admin-reset-rate-limit':
         if (req.method !== 'POST') return json(res, 405, { error: { message: 'Use POST.', type: 'invalid_request_error' } }, { allow: 'POST' });
         if (!canAdminister(req)) return json(res, 401, { error: { message: 'An admin token or client key is required.', type: 'authentication_error' } });
-        if (!admission) return json(res, 409, { error: { message: 'The rate limiter is disabled.', type: 'invalid_request_error' } });
+        if (!env.RATE_LIMIT_ENABLED) return json(res, 409, { error: { message: 'The rate limiter is disabled.', type: 'invalid_request_error' } });
         admission.reset();
         log.info('rate limiter reset by admin request');
         return json(res, 200, { reset: true, limiter: admission.snapshot() });
@@ -206,17 +254,13 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Pr
     }
   };
 
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+  const server = createServer(clientTimeouts(env), (req, res) => {
     handle(req, res).catch((err) => {
       log.error({ err: (err as Error).message }, 'unhandled error in request handler');
       res.destroy();
     });
   });
-  server.listen(env.PORT, env.HOST);
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : env.PORT;
-  const host = env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST;
+  const url = await listen(server, env.PORT, env.HOST);
 
   let shutdownPromise: Promise<void> | undefined;
   const shutdown = (graceMs = env.SHUTDOWN_GRACE): Promise<void> =>
@@ -231,12 +275,13 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Pr
       }
       server.closeAllConnections();
       await closed;
-      await Promise.allSettled([admission?.close(), poller?.stop(), ...[...pools.values()].map((p) => p.close())]);
+      await Promise.allSettled([admission.close(), poller?.stop(), split?.close(), pools.close()]);
+      accessLog.flush(); // every finished request's line, before the caller flushes the logger
     })());
 
   // The tokenizer takes ~150 ms to load: pay that right after start, not on a request.
   if (env.TOKEN_COUNTING_ENABLED) setImmediate(warmTokenizer);
-  log.info({ url: `http://${host}:${port}`, variant: env.DEPLOYMENT_VARIANT, version: build.version }, 'zai-proxy listening');
-  return { url: `http://${host}:${port}`, server, metrics, admission, shutdown };
+  log.info({ url, variant: env.DEPLOYMENT_VARIANT, version: build.version }, 'zai-proxy listening');
+  return { url, server, metrics, admission, accessLog, shutdown };
 }
 

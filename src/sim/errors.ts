@@ -1,5 +1,5 @@
 /**
- * The errors the simulator sends, in Z.AI's two body shapes (see ZAI.md): nested
+ * The errors the simulator sends, in Z.AI's two body shapes (docs/zai.md, "Errors"): nested
  * `{"error":{"code":"1302","message":"…"}}` with a string code, or flat `{"code":1302,"msg":"…"}`.
  */
 

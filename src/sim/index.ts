@@ -7,4 +7,5 @@ export { startSimulator, type Simulator, type SimulatorOptions } from './server.
 export { SCENARIO_DEFAULTS, ScenarioError, type SimFault, type SimScenario } from './scenario.js';
 export { SimTimeoutError, type SimStats } from './stats.js';
 export { errorBody, formatBeijingTime, quotaExhaustedMessage, statusForCode } from './errors.js';
-export { MODEL_NAMES, REASONING_TEXT, contentDeltas, promptTokensFor, simContent } from './responses.js';
+export { REASONING_TEXT, contentDeltas, simContent, THINKING_SIGNATURE } from './responses.js';
+export { MODEL_NAMES, knownModel, promptTokensFor, type ScriptedCall } from './agent.js';

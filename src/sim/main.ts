@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/fields.js';
 import { ScenarioError } from './scenario.js';
 import { startSimulator } from './server.js';
+import { listeningOn } from '../cli/port-in-use.js';
 
 /** `zai-proxy sim [--port N] [--host H] [--scenario '<json>']` */
 export async function main(args: string[]): Promise<void> {
@@ -14,6 +15,7 @@ export async function main(args: string[]): Promise<void> {
     },
     strict: true,
   });
+  const portVariable = values.port !== undefined ? '--port' : 'SIM_PORT';
   const rawPort = values.port ?? process.env.SIM_PORT ?? '9999';
   const port = Number(rawPort);
   if (!/^\d+$/.test(rawPort) || port > 65535) throw new ConfigError(`invalid configuration: --port must be an integer between 0 and 65535 (got ${JSON.stringify(rawPort)})`);
@@ -27,7 +29,7 @@ export async function main(args: string[]): Promise<void> {
   }
   let sim;
   try {
-    sim = await startSimulator({ port, host: values.host, scenario: scenario as never });
+    sim = await listeningOn(portVariable, port, () => startSimulator({ port, host: values.host, scenario: scenario as never }));
   } catch (err) {
     if (err instanceof ScenarioError) throw new ConfigError(`invalid configuration: --scenario: ${err.message}`);
     throw err;

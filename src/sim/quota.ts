@@ -1,8 +1,9 @@
 import type { SimScenario } from './scenario.js';
 
 /**
- * The body of `GET /api/monitor/usage/quota/limit`. Without a `quotaWindow` it is the sample of
- * ZAI.md verbatim; with one, a single 5-hour CREDIT_LIMIT entry computed from its consumption.
+ * The body of `GET /api/monitor/usage/quota/limit` (docs/zai.md, "Quota endpoint"). Without a
+ * `quotaWindow` it is a fixed sample in the current shape; with one, a single 5-hour
+ * CREDIT_LIMIT entry computed from its consumption.
  */
 export function quotaBody(scenario: SimScenario): string {
   const w = scenario.quotaWindow;

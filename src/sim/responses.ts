@@ -1,3 +1,5 @@
+import { MODEL_NAMES, type SimStop, type SimToolCall } from './agent.js';
+
 /**
  * Deterministic response bodies and stream events for both API shapes. Pure string builders:
  * the server decides when (and whether) each piece is written.
@@ -13,8 +15,12 @@ export interface CompletionSpec {
   cachedTokens: number;
   cacheCreationTokens: number;
   chunks: number;
+  /** Reasoning first: OpenAI `reasoning_content`, Anthropic a thinking block. */
   reasoning: boolean;
   streamUsage: 'final_chunk' | 'separate_chunk' | 'none';
+  /** The turn ends in this tool call instead of text. */
+  toolCall?: SimToolCall;
+  stop: SimStop;
 }
 
 /** One SSE event; `delta` events are the ones gated, counted and cut by resetMidStream. */
@@ -23,12 +29,15 @@ export interface StreamEvent {
   delta: boolean;
 }
 
-/** Prompt tokens derived from the request alone, so direct and proxied calls agree. */
-export function promptTokensFor(body: unknown): number {
-  const messages = body !== null && typeof body === 'object' ? (body as { messages?: unknown }).messages : undefined;
-  const json = JSON.stringify(messages ?? []) ?? '';
-  return Math.max(1, Math.ceil(json.length / 4));
+/** A tool call's arguments streamed in up to three pieces, as models do. */
+export function argumentDeltas(args: string): string[] {
+  const step = Math.max(1, Math.ceil(args.length / 3));
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i += step) out.push(args.slice(i, i + step));
+  return out.length > 0 ? out : [''];
 }
+
+export const THINKING_SIGNATURE = 'sim-thinking-signature';
 
 const deltaCache = new Map<number, string[]>();
 
@@ -56,11 +65,16 @@ function openaiUsage(c: CompletionSpec): string {
   return `{"prompt_tokens":${c.promptTokens},"completion_tokens":${c.outputTokens},"total_tokens":${c.promptTokens + c.outputTokens},"prompt_tokens_details":{"cached_tokens":${c.cachedTokens}}}`;
 }
 
+const OPENAI_FINISH: Record<SimStop, string> = { end: 'stop', tool: 'tool_calls', max_tokens: 'length' };
+
 export function openaiCompletionBody(c: CompletionSpec): string {
   const reasoning = c.reasoning ? `,"reasoning_content":${JSON.stringify(REASONING_TEXT)}` : '';
+  const t = c.toolCall;
+  const content = t ? 'null' : JSON.stringify(simContent(c.chunks));
+  const calls = t ? `,"tool_calls":[{"id":${JSON.stringify(t.id)},"type":"function","function":{"name":${JSON.stringify(t.name)},"arguments":${JSON.stringify(t.arguments)}}}]` : '';
   return (
     `{"id":"${c.id}","object":"chat.completion","created":${c.created},"model":${JSON.stringify(c.model)},` +
-    `"choices":[{"index":0,"message":{"role":"assistant","content":${JSON.stringify(simContent(c.chunks))}${reasoning}},"finish_reason":"stop"}],` +
+    `"choices":[{"index":0,"message":{"role":"assistant","content":${content}${reasoning}${calls}},"finish_reason":"${OPENAI_FINISH[c.stop]}"}],` +
     `"usage":${openaiUsage(c)}}`
   );
 }
@@ -75,12 +89,19 @@ export function openaiStreamEvents(c: CompletionSpec): StreamEvent[] {
       events.push({ text: `${head}[{"index":0,"delta":{${role()}"reasoning_content":${JSON.stringify(r)}},"finish_reason":null}]}\n\n`, delta: true });
     }
   }
-  const deltas = contentDeltas(c.chunks);
+  const t = c.toolCall;
+  const deltas = t
+    ? argumentDeltas(t.arguments).map((a, i) => {
+        const opening = i === 0 ? `"id":${JSON.stringify(t.id)},"type":"function",` : '';
+        const name = i === 0 ? `"name":${JSON.stringify(t.name)},` : '';
+        return `"tool_calls":[{"index":0,${opening}"function":{${name}"arguments":${JSON.stringify(a)}}}]`;
+      })
+    : contentDeltas(c.chunks).map((d) => `"content":${JSON.stringify(d)}`);
   deltas.forEach((d, i) => {
     const last = i === deltas.length - 1;
     const usage = last && c.streamUsage === 'final_chunk' ? `,"usage":${openaiUsage(c)}` : '';
-    const finish = last ? '"stop"' : 'null';
-    events.push({ text: `${head}[{"index":0,"delta":{${role()}"content":${JSON.stringify(d)}},"finish_reason":${finish}}]${usage}}\n\n`, delta: true });
+    const finish = last ? `"${OPENAI_FINISH[c.stop]}"` : 'null';
+    events.push({ text: `${head}[{"index":0,"delta":{${role()}${d}},"finish_reason":${finish}}]${usage}}\n\n`, delta: true });
   });
   if (c.streamUsage === 'separate_chunk') events.push({ text: `${head}[],"usage":${openaiUsage(c)}}\n\n`, delta: false });
   events.push({ text: 'data: [DONE]\n\n', delta: false });
@@ -98,10 +119,17 @@ function anthropicUsage(c: CompletionSpec, outputTokens: number): string {
  * `usage.input_tokens` is the request-derived prompt count; cache reads and writes are
  * reported beside it, not subtracted from it.
  */
+const ANTHROPIC_STOP: Record<SimStop, string> = { end: 'end_turn', tool: 'tool_use', max_tokens: 'max_tokens' };
+
 export function anthropicMessageBody(c: CompletionSpec): string {
+  const blocks: string[] = [];
+  if (c.reasoning) blocks.push(`{"type":"thinking","thinking":${JSON.stringify(REASONING_TEXT)},"signature":"${THINKING_SIGNATURE}"}`);
+  const t = c.toolCall;
+  if (t) blocks.push(`{"type":"tool_use","id":${JSON.stringify(t.id)},"name":${JSON.stringify(t.name)},"input":${t.arguments}}`);
+  else blocks.push(`{"type":"text","text":${JSON.stringify(simContent(c.chunks))}}`);
   return (
     `{"id":"${c.id}","type":"message","role":"assistant","model":${JSON.stringify(c.model)},` +
-    `"content":[{"type":"text","text":${JSON.stringify(simContent(c.chunks))}}],"stop_reason":"end_turn","stop_sequence":null,` +
+    `"content":[${blocks.join(',')}],"stop_reason":"${ANTHROPIC_STOP[c.stop]}","stop_sequence":null,` +
     `"usage":${anthropicUsage({ ...c, streamUsage: 'final_chunk' }, c.outputTokens)}}`
   );
 }
@@ -122,26 +150,46 @@ export function anthropicStreamEvents(c: CompletionSpec): StreamEvent[] {
       ),
       delta: false,
     },
-    { text: sse('content_block_start', '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}'), delta: false },
-    { text: sse('ping', '{"type":"ping"}'), delta: false },
   ];
-  for (const d of contentDeltas(c.chunks)) {
-    events.push({ text: sse('content_block_delta', `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":${JSON.stringify(d)}}}`), delta: true });
+  let index = 0;
+  const block = (start: string, deltas: string[], after: string[] = []) => {
+    events.push({ text: sse('content_block_start', `{"type":"content_block_start","index":${index},"content_block":${start}}`), delta: false });
+    if (index === 0) events.push({ text: sse('ping', '{"type":"ping"}'), delta: false });
+    for (const d of deltas) events.push({ text: sse('content_block_delta', `{"type":"content_block_delta","index":${index},"delta":${d}}`), delta: true });
+    for (const d of after) events.push({ text: sse('content_block_delta', `{"type":"content_block_delta","index":${index},"delta":${d}}`), delta: false });
+    events.push({ text: sse('content_block_stop', `{"type":"content_block_stop","index":${index}}`), delta: false });
+    index++;
+  };
+  if (c.reasoning) {
+    block(
+      '{"type":"thinking","thinking":"","signature":""}',
+      REASONING_DELTAS.map((r) => `{"type":"thinking_delta","thinking":${JSON.stringify(r)}}`),
+      [`{"type":"signature_delta","signature":"${THINKING_SIGNATURE}"}`],
+    );
   }
-  events.push({ text: sse('content_block_stop', '{"type":"content_block_stop","index":0}'), delta: false });
+  const t = c.toolCall;
+  if (t) {
+    block(
+      `{"type":"tool_use","id":${JSON.stringify(t.id)},"name":${JSON.stringify(t.name)},"input":{}}`,
+      argumentDeltas(t.arguments).map((a) => `{"type":"input_json_delta","partial_json":${JSON.stringify(a)}}`),
+    );
+  } else {
+    block(
+      '{"type":"text","text":""}',
+      contentDeltas(c.chunks).map((d) => `{"type":"text_delta","text":${JSON.stringify(d)}}`),
+    );
+  }
   if (c.chunks > 2) {
     const partial = Math.floor(c.outputTokens / 2);
     events.push({ text: sse('message_delta', `{"type":"message_delta","delta":{"stop_reason":null,"stop_sequence":null},"usage":${anthropicUsage(c, partial)}}`), delta: false });
   }
   events.push({
-    text: sse('message_delta', `{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":${anthropicUsage(c, c.outputTokens)}}`),
+    text: sse('message_delta', `{"type":"message_delta","delta":{"stop_reason":"${ANTHROPIC_STOP[c.stop]}","stop_sequence":null},"usage":${anthropicUsage(c, c.outputTokens)}}`),
     delta: false,
   });
   events.push({ text: sse('message_stop', '{"type":"message_stop"}'), delta: false });
   return events;
 }
-
-export const MODEL_NAMES: readonly string[] = ['glm-4.5', 'glm-4.5-air', 'glm-4.6', 'glm-4.7', 'glm-5', 'glm-5.1', 'glm-5.2', 'glm-4.5v', 'glm-4.6v'];
 
 export const MODELS_BODY = JSON.stringify({
   object: 'list',

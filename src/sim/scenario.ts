@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ScriptedCall } from './agent.js';
 
 /**
  * What the simulator does for new requests. Every field is optional and JSON-serialisable so
@@ -18,7 +19,7 @@ export interface SimScenario {
   streamChunks?: number;
   /** Pause between stream chunks (default 0). */
   chunkIntervalMs?: number;
-  /** Adds two `reasoning_content` deltas before the content (OpenAI shape). */
+  /** Reasoning before the content: two `reasoning_content` deltas (OpenAI) or a thinking block (Anthropic, also when the request asks for thinking). */
   reasoning?: boolean;
   /** Where a stream reports usage (default 'final_chunk', as Z.AI does). */
   streamUsage?: 'final_chunk' | 'separate_chunk' | 'none';
@@ -38,6 +39,10 @@ export interface SimScenario {
   quotaResponse?: { status?: number; body?: string; legacy?: boolean };
   /** Applied to generation calls in order; the first with times left fires and is consumed. */
   faults?: SimFault[];
+  /** `auto` (default): a request offering tools whose last message is not a tool result gets a tool call. */
+  toolUse?: 'auto' | 'none';
+  /** Tool calls to make, in order, one per tool-calling answer; when they run out, the first tool offered is called. */
+  toolCalls?: ScriptedCall[];
 }
 
 export type SimFault =
@@ -49,7 +54,13 @@ export type SimFault =
   | { kind: 'malformedJson'; times?: number }
   | { kind: 'malformedSse'; times?: number }
   | { kind: 'emptyBody'; times?: number }
-  | { kind: 'truncated'; times?: number };
+  | { kind: 'truncated'; times?: number }
+  /** After `afterChunks` deltas the stream goes silent (no reset) until the client leaves. */
+  | { kind: 'stallMidStream'; afterChunks: number; times?: number }
+  /** 200 and headers, then nothing at all until the client leaves. */
+  | { kind: 'headersThenSilence'; times?: number }
+  /** A 401 whose body and `x-debug-key` header repeat the key the caller presented. */
+  | { kind: 'echoKey'; times?: number };
 
 export const SCENARIO_DEFAULTS = {
   outputTokens: 20,
@@ -80,6 +91,9 @@ const faultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('malformedSse'), times }),
   z.object({ kind: z.literal('emptyBody'), times }),
   z.object({ kind: z.literal('truncated'), times }),
+  z.object({ kind: z.literal('stallMidStream'), afterChunks: count, times }),
+  z.object({ kind: z.literal('headersThenSilence'), times }),
+  z.object({ kind: z.literal('echoKey'), times }),
 ]);
 
 /** Validates a patch arriving over the control endpoint or the command line. */
@@ -110,6 +124,8 @@ export const scenarioPatchSchema = z
     }),
     quotaResponse: z.object({ status: z.number().int().min(100).max(599).optional(), body: z.string().optional(), legacy: z.boolean().optional() }),
     faults: z.array(faultSchema),
+    toolUse: z.enum(['auto', 'none']),
+    toolCalls: z.array(z.object({ name: z.string().min(1), arguments: z.record(z.string(), z.unknown()) })),
   })
   .partial();
 

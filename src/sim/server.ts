@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorBody, messageForCode, quotaExhaustedMessage, statusForCode } from './errors.js';
 import { ChunkGate, SlidingWindowCeiling } from './limits.js';
@@ -11,12 +10,15 @@ import {
   anthropicStreamEvents,
   openaiCompletionBody,
   openaiStreamEvents,
-  promptTokensFor,
   type CompletionSpec,
   type StreamEvent,
 } from './responses.js';
 import { SCENARIO_DEFAULTS, ScenarioError, mergeScenario, parseScenarioPatch, type SimFault, type SimScenario } from './scenario.js';
 import { StatsBook, type SimStats } from './stats.js';
+import { QUOTA_PATH } from '../quota/poller.js';
+import { listen } from '../lib/listen.js';
+import { keyEchoAnswer, silentUntilClosed } from './hostile.js';
+import { agentTurn, knownModel, promptTokensFor } from './agent.js';
 
 export interface Simulator {
   url: string;
@@ -46,7 +48,6 @@ type Flavour = 'openai' | 'anthropic';
 const JSON_TYPE = 'application/json';
 const OPENAI_PREFIXES = ['/api/paas/v4', '/api/coding/paas/v4'];
 const ANTHROPIC_PREFIX = '/api/anthropic';
-const QUOTA_PATH = '/api/monitor/usage/quota/limit';
 const DEFAULT_RATE_WINDOW_MS = 1000;
 const DEFAULT_QUOTA_RESET_MS = 5 * 3_600_000;
 
@@ -90,9 +91,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const sockets = new Set<Socket>();
   let nextId = 0;
 
-  const setScenario = (patch: Partial<SimScenario>, unset: (keyof SimScenario)[] = []) => {
+  const setScenario = (patch: Partial<SimScenario>) => {
     const parsed = parseScenarioPatch(patch);
-    scenario = mergeScenario(scenario, parsed.set, [...parsed.unset, ...unset]);
+    scenario = mergeScenario(scenario, parsed.set, parsed.unset);
     // Ungating lets held streams finish and forgets spare credits, so no release leaks into
     // the next gated test.
     if (scenario.gateChunks !== true) gate.drain();
@@ -137,7 +138,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     return fault;
   }
 
-  /** Rejections in ZAI.md's order of precedence: auth, quota, rate, concurrency. */
+  /** Rejections in order of precedence: auth, quota, rate, concurrency. */
   function rejected(res: ServerResponse): boolean {
     const q = scenario.quota;
     if (q?.exhausted) {
@@ -172,8 +173,16 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     if (w) w.usedTokens = (w.usedTokens ?? 0) + spec.promptTokens + spec.outputTokens;
   }
 
+  /** Z.AI answers a model it does not know with 400 / 1211 before anything else happens. */
+  function unknownModel(res: ServerResponse, body: unknown): boolean {
+    if (knownModel((body as { model?: unknown } | undefined)?.model)) return false;
+    book.outcome('1211');
+    sendError(res, 400, 1211, messageForCode(1211));
+    return true;
+  }
+
   async function generation(flavour: Flavour, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
-    if (!authorised(req, res) || rejected(res)) return;
+    if (!authorised(req, res) || unknownModel(res, body) || rejected(res)) return;
 
     const stats = book.current;
     stats.inFlight++;
@@ -203,19 +212,29 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       socket.write('', () => socket.destroy());
     };
 
-    const request = (body ?? {}) as { model?: unknown; stream?: unknown };
+    const request = (body ?? {}) as Record<string, unknown>;
     const stream = request.stream === true;
+    const turn = agentTurn(request, {
+      outputTokens: scenario.outputTokens ?? SCENARIO_DEFAULTS.outputTokens,
+      reasoning: scenario.reasoning === true,
+      toolUse: scenario.toolUse ?? 'auto',
+      nextScripted: () => scenario.toolCalls?.shift(),
+      callId: () => (flavour === 'openai' ? `call_sim_${++nextId}` : `toolu_sim_${++nextId}`),
+    });
+    const chunksWanted = scenario.streamChunks ?? SCENARIO_DEFAULTS.streamChunks;
     const spec: CompletionSpec = {
       id: flavour === 'openai' ? `chatcmpl-sim-${++nextId}` : `msg_sim_${++nextId}`,
       created: Math.floor(now() / 1000),
       model: typeof request.model === 'string' ? request.model : 'glm-4.7',
       promptTokens: promptTokensFor(body),
-      outputTokens: scenario.outputTokens ?? SCENARIO_DEFAULTS.outputTokens,
+      outputTokens: turn.outputTokens,
       cachedTokens: scenario.cachedTokens ?? SCENARIO_DEFAULTS.cachedTokens,
       cacheCreationTokens: scenario.cacheCreationTokens ?? SCENARIO_DEFAULTS.cacheCreationTokens,
-      chunks: scenario.streamChunks ?? SCENARIO_DEFAULTS.streamChunks,
-      reasoning: flavour === 'openai' && scenario.reasoning === true,
+      chunks: turn.stop === 'max_tokens' ? Math.min(chunksWanted, turn.outputTokens) : chunksWanted,
+      reasoning: turn.thinking,
       streamUsage: scenario.streamUsage ?? SCENARIO_DEFAULTS.streamUsage,
+      ...(turn.toolCall ? { toolCall: turn.toolCall } : {}),
+      stop: turn.stop,
     };
     const whole = () =>
       stream
@@ -259,13 +278,23 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
           res.write(full.subarray(0, Math.floor(full.length / 2)));
           return destroy();
         }
+        case 'headersThenSilence':
+          res.writeHead(200, { 'content-type': contentType });
+          res.flushHeaders();
+          return silentUntilClosed(signal());
+        case 'echoKey': {
+          const echo = keyEchoAnswer(presentedKey(req));
+          res.writeHead(echo.status, echo.headers);
+          return void res.end(echo.body);
+        }
         case 'resetMidStream':
+        case 'stallMidStream':
         case 'malformedSse':
           if (!stream) {
             const full = Buffer.from(whole());
             res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': full.length });
             res.write(full.subarray(0, Math.floor(full.length / 2)));
-            return destroy();
+            return fault.kind === 'stallMidStream' ? silentUntilClosed(signal()) : destroy();
           }
           break;
       }
@@ -311,6 +340,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
           if (signal.aborted) return;
         }
         if (fault?.kind === 'resetMidStream' && written === fault.afterChunks) return destroy();
+        if (fault?.kind === 'stallMidStream' && written === fault.afterChunks) return silentUntilClosed(signal);
         if (fault?.kind === 'malformedSse' && written === 1) {
           // A cut event, then lines that are not SSE at all, then the stream just ends.
           res.write('data: {"id":"cut","choices":[{"delta":{"content":"brok\n\n');
@@ -395,7 +425,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     }
     if (path === `${ANTHROPIC_PREFIX}/v1/messages` && method === 'POST') return generation('anthropic', req, res, body);
     if (path === `${ANTHROPIC_PREFIX}/v1/messages/count_tokens` && method === 'POST') {
-      if (!authorised(req, res)) return;
+      if (!authorised(req, res) || unknownModel(res, body)) return;
       book.outcome('ok');
       return sendJson(res, 200, `{"input_tokens":${promptTokensFor(body)}}`);
     }
@@ -431,23 +461,14 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port, address, family } = server.address() as AddressInfo;
-  const host = family === 'IPv6' ? `[${address}]` : address;
-  const url = `http://${host}:${port}`;
+  const url = await listen(server, opts.port ?? 0, opts.host ?? '127.0.0.1');
 
   return {
     url,
     openaiBaseUrl: `${url}/api/paas/v4`,
     anthropicBaseUrl: `${url}/api/anthropic`,
     quotaBaseUrl: url,
-    setScenario: (patch) => setScenario(patch),
+    setScenario,
     resetScenario,
     scenario: () => structuredClone(scenario),
     stats: () => book.snapshot(),

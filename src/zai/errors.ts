@@ -1,7 +1,8 @@
-import { parseRetryAfter } from './retry.js';
+import { parseRetryAfter } from './retry-after.js';
+import { isRecord } from '../lib/json.js';
 
 /**
- * Z.AI error classification (../shared/ZAI.md): one table from business code to class and
+ * Z.AI error classification (docs/zai.md, "Errors"): one table from business code to class and
  * retry policy. The retry policy, the rate controller and the quota answer all read it.
  */
 export type ZaiErrorClass = 'concurrency' | 'frequency' | 'overload' | 'quota' | 'congestion' | 'balance' | 'policy' | 'unknown';
@@ -42,7 +43,6 @@ const MAX_EPOCH_S = 2e10;
 const DATE_TIME = /(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?/;
 
 type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Classifies a non-2xx upstream answer. `body` is at most the first 64 KiB (the caller bounds
@@ -64,7 +64,7 @@ export function classifyUpstreamError(
   } catch {
     parsed = undefined;
   }
-  const inner = parsed && isObject(parsed.error) ? parsed.error : undefined;
+  const inner = parsed && isRecord(parsed.error) ? parsed.error : undefined;
   const message = stringField(inner, 'message') ?? stringField(inner, 'msg') ?? stringField(parsed, 'msg') ?? stringField(parsed, 'message');
   const code = codeOf(inner?.code) ?? codeOf(parsed?.code) ?? codeFromMessage(message);
 
@@ -90,7 +90,7 @@ function parseBody(body: Buffer): Json | undefined {
   const text = body.toString('utf8').trim();
   if (!text.startsWith('{')) return undefined;
   const value: unknown = JSON.parse(text);
-  return isObject(value) ? value : undefined;
+  return isRecord(value) ? value : undefined;
 }
 
 function stringField(obj: Json | undefined, key: string): string | undefined {

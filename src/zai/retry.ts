@@ -1,29 +1,7 @@
 import type { ZaiErrorClass } from './errors.js';
 
-/** Upper bound on any Retry-After we believe: a weekly quota is the longest wait Z.AI imposes. */
-const MAX_RETRY_AFTER_MS = 8 * 24 * 3_600_000;
-
-/**
- * Parses an HTTP Retry-After value: delta-seconds ("120", fractional tolerated) or an
- * HTTP-date. Returns milliseconds from `nowMs` (0 for a date in the past), or undefined when
- * absent, unparseable or absurdly far away.
- */
-export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
-  if (value === undefined) return undefined;
-  const text = value.trim();
-  if (text === '') return undefined;
-  if (/^\d+(\.\d+)?$/.test(text)) {
-    const ms = Math.ceil(Number(text) * 1000);
-    return ms <= MAX_RETRY_AFTER_MS ? ms : undefined;
-  }
-  // HTTP-date always names a weekday and a GMT zone; refusing anything else keeps
-  // Date.parse's lenient guessing away from garbage like "soon".
-  if (!/^[A-Za-z]{3},? /.test(text) && !/GMT$/i.test(text)) return undefined;
-  const at = Date.parse(text);
-  if (!Number.isFinite(at)) return undefined;
-  const ms = Math.max(0, at - nowMs);
-  return ms <= MAX_RETRY_AFTER_MS ? ms : undefined;
-}
+/** First backoff step when nothing else is configured (RETRY_BASE_DELAY's default). */
+export const DEFAULT_RETRY_BASE_MS = 1000;
 
 export interface RetryDelayOptions {
   /** First backoff step for rate-pressure classes (default 1000 ms). */
@@ -54,7 +32,7 @@ export function retryDelayMs(
   random: () => number,
   opts: RetryDelayOptions = {},
 ): number {
-  const baseMs = opts.baseMs ?? 1000;
+  const baseMs = opts.baseMs ?? DEFAULT_RETRY_BASE_MS;
   const maxDelayMs = opts.maxDelayMs ?? 30_000;
   const n = Math.max(1, Math.floor(Number.isFinite(attempt) ? attempt : 1));
   const scale = err.class === 'concurrency' ? CONCURRENCY_BASE_FRACTION : 1;

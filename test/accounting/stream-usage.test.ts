@@ -1,11 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StreamUsageReader } from '../../src/accounting/stream-usage.js';
-import type { Dialect } from '../../src/accounting/usage.js';
+import { openaiChat } from '../../src/dialects/openai-chat.js';
+import { anthropicMessages } from '../../src/dialects/anthropic-messages.js';
+
+const DIALECTS = { openai: openaiChat, anthropic: anthropicMessages };
+type Dialect = keyof typeof DIALECTS;
 import { OPENAI_STREAM, REAL_ANTHROPIC_STREAM, ZAI_ANTHROPIC_STREAM, withLineEnding } from './fixtures.js';
 
 function read(dialect: Dialect, text: string, opts?: { collectText?: boolean; maxTextBytes?: number }, chunkSize = 0) {
-  const r = new StreamUsageReader(dialect, opts);
+  const r = new StreamUsageReader(DIALECTS[dialect].streamEvents(), opts);
   const bytes = Buffer.from(text);
   if (chunkSize <= 0) r.push(bytes);
   else for (let i = 0; i < bytes.length; i += chunkSize) r.push(bytes.subarray(i, i + chunkSize));
@@ -110,7 +114,7 @@ test('collected text stops at maxTextBytes on a character boundary', () => {
 });
 
 test('finish() is idempotent and later pushes are ignored', () => {
-  const r = new StreamUsageReader('openai');
+  const r = new StreamUsageReader(openaiChat.streamEvents());
   r.push(Buffer.from(sse('{"usage":{"prompt_tokens":1,"completion_tokens":1}}')));
   const first = r.finish();
   r.push(Buffer.from(sse('{"usage":{"prompt_tokens":5,"completion_tokens":5}}')));

@@ -1,19 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { usageFromResponseBody } from '../../src/accounting/usage.js';
+import { openaiChat } from '../../src/dialects/openai-chat.js';
+import { anthropicMessages } from '../../src/dialects/anthropic-messages.js';
 
 const body = (v: unknown) => Buffer.from(JSON.stringify(v));
 
 test('OpenAI usage: cached tokens are split out of prompt_tokens so nothing counts twice', () => {
   const u = usageFromResponseBody(
-    'openai',
+    openaiChat.usage,
     body({ choices: [], usage: { prompt_tokens: 1000, completion_tokens: 55, total_tokens: 1055, prompt_tokens_details: { cached_tokens: 800 } } }),
   );
   assert.deepEqual(u, { input: 200, output: 55, cacheRead: 800, cacheWrite: 0 });
 });
 
 test('OpenAI usage without details has no cache read', () => {
-  assert.deepEqual(usageFromResponseBody('openai', body({ usage: { prompt_tokens: 12, completion_tokens: 3 } })), {
+  assert.deepEqual(usageFromResponseBody(openaiChat.usage, body({ usage: { prompt_tokens: 12, completion_tokens: 3 } })), {
     input: 12,
     output: 3,
     cacheRead: 0,
@@ -23,7 +25,7 @@ test('OpenAI usage without details has no cache read', () => {
 
 test('Anthropic usage maps cache read and cache creation to their own directions', () => {
   const u = usageFromResponseBody(
-    'anthropic',
+    anthropicMessages.usage,
     body({ type: 'message', content: [], usage: { input_tokens: 20, output_tokens: 7, cache_read_input_tokens: 500, cache_creation_input_tokens: 40 } }),
   );
   assert.deepEqual(u, { input: 20, output: 7, cacheRead: 500, cacheWrite: 40 });
@@ -31,24 +33,24 @@ test('Anthropic usage maps cache read and cache creation to their own directions
 
 test('junk values clamp to whole non-negative numbers', () => {
   const u = usageFromResponseBody(
-    'anthropic',
+    anthropicMessages.usage,
     body({ usage: { input_tokens: -5, output_tokens: 7.9, cache_read_input_tokens: '12', cache_creation_input_tokens: null } }),
   );
   assert.deepEqual(u, { input: 0, output: 7, cacheRead: 0, cacheWrite: 0 });
   // cached_tokens larger than the prompt cannot make input negative
-  const o = usageFromResponseBody('openai', body({ usage: { prompt_tokens: 10, completion_tokens: 1, prompt_tokens_details: { cached_tokens: 50 } } }));
+  const o = usageFromResponseBody(openaiChat.usage, body({ usage: { prompt_tokens: 10, completion_tokens: 1, prompt_tokens_details: { cached_tokens: 50 } } }));
   assert.deepEqual(o, { input: 0, output: 1, cacheRead: 10, cacheWrite: 0 });
-  const nan = usageFromResponseBody('openai', Buffer.from('{"usage":{"prompt_tokens":1e400,"completion_tokens":4}}'));
+  const nan = usageFromResponseBody(openaiChat.usage, Buffer.from('{"usage":{"prompt_tokens":1e400,"completion_tokens":4}}'));
   assert.deepEqual(nan, { input: 0, output: 4, cacheRead: 0, cacheWrite: 0 });
 });
 
 test('no usage, all-zero usage, non-objects and non-JSON give undefined', () => {
-  assert.equal(usageFromResponseBody('openai', body({ choices: [] })), undefined);
-  assert.equal(usageFromResponseBody('openai', body({ usage: null })), undefined);
-  assert.equal(usageFromResponseBody('openai', body({ usage: [1, 2] })), undefined);
-  assert.equal(usageFromResponseBody('anthropic', body({ usage: { input_tokens: 0, output_tokens: 0 } })), undefined);
-  assert.equal(usageFromResponseBody('anthropic', body([{ usage: { input_tokens: 3 } }])), undefined);
-  assert.equal(usageFromResponseBody('openai', Buffer.from('not json')), undefined);
-  assert.equal(usageFromResponseBody('openai', Buffer.alloc(0)), undefined);
-  assert.equal(usageFromResponseBody('openai', Buffer.from('data: {"usage":{}}')), undefined);
+  assert.equal(usageFromResponseBody(openaiChat.usage, body({ choices: [] })), undefined);
+  assert.equal(usageFromResponseBody(openaiChat.usage, body({ usage: null })), undefined);
+  assert.equal(usageFromResponseBody(openaiChat.usage, body({ usage: [1, 2] })), undefined);
+  assert.equal(usageFromResponseBody(anthropicMessages.usage, body({ usage: { input_tokens: 0, output_tokens: 0 } })), undefined);
+  assert.equal(usageFromResponseBody(anthropicMessages.usage, body([{ usage: { input_tokens: 3 } }])), undefined);
+  assert.equal(usageFromResponseBody(openaiChat.usage, Buffer.from('not json')), undefined);
+  assert.equal(usageFromResponseBody(openaiChat.usage, Buffer.alloc(0)), undefined);
+  assert.equal(usageFromResponseBody(openaiChat.usage, Buffer.from('data: {"usage":{}}')), undefined);
 });

@@ -18,6 +18,10 @@ describe('proxy configuration', () => {
     assert.equal(env.RATE_LIMIT_WINDOW, 30_000);
     assert.equal(env.DEPLOYMENT_VARIANT, 'production');
     assert.equal(env.TOKEN_COUNTING_ENABLED, true);
+    assert.equal(env.REQUEST_TIMEOUT, 300_000);
+    assert.equal(env.UPSTREAM_BODY_TIMEOUT, 120_000);
+    assert.equal(env.CLIENT_HEADERS_TIMEOUT, 20_000);
+    assert.equal(env.CLIENT_BODY_TIMEOUT, 120_000);
   });
 
   it('accepts ZAI_TARGET_URL as the Anthropic base, and the new name wins over it', () => {
@@ -48,6 +52,8 @@ describe('proxy configuration', () => {
       [{ RATE_LIMIT_MIN: '20', RATE_LIMIT_MAX: '10' }, /RATE_LIMIT_MIN must not exceed RATE_LIMIT_MAX/],
       [{ PROXY_API_KEYS: 'a,b' }, /PROXY_API_KEYS requires ZAI_API_KEY/],
       [{ QUOTA_PACING: 'on', RATE_LIMIT_ENABLED: 'false' }, /QUOTA_PACING paces through the rate limiter/],
+      [{ CLIENT_HEADERS_TIMEOUT: '3m' }, /CLIENT_HEADERS_TIMEOUT must not exceed CLIENT_BODY_TIMEOUT/],
+      [{ REQUEST_TIMEOUT: '0s' }, /REQUEST_TIMEOUT must be a duration/],
     ];
     for (const [env, message] of cases) assert.throws(() => readProxyEnv(env), (e: unknown) => e instanceof ConfigError && message.test(e.message));
   });

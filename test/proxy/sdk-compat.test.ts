@@ -4,6 +4,7 @@ import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { startTestProxy, type TestProxy } from '../support/proxy.js';
+import { metricValue } from '../support/metric-values.js';
 
 const KEY = 'zai-test-key-3f9a1c77d2';
 
@@ -97,6 +98,51 @@ describe('official SDKs through the proxy, unchanged', () => {
       messages: [{ role: 'user', content: 'count me' }],
     });
     assert.ok(counted.input_tokens > 0);
+  });
+
+  it('Anthropic models listing comes in the Anthropic shape (the client sends anthropic-version)', async () => {
+    const page = await anthropic.models.list();
+    const glm = page.data.find((m) => m.id === 'glm-4.7');
+    assert.equal(glm?.type, 'model');
+    assert.equal(glm?.display_name, 'GLM-4.7');
+    assert.ok(!Number.isNaN(Date.parse(glm!.created_at)));
+    assert.equal(page.has_more, false);
+    const one = page.data[0]!;
+    assert.equal((page as unknown as { first_id: string }).first_id, one.id);
+  });
+
+  it('OpenAI tool round trip: tool_calls streamed, the tool result answered, usage counted for both calls', async () => {
+    const tools: OpenAI.ChatCompletionTool[] = [
+      { type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: { q: { type: 'string' } }, required: ['q'] } } },
+    ];
+    const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'look it up' }];
+    const before = await metricValue(proxy.metrics, 'zai_proxy_tokens_total', { direction: 'output', model: 'glm-4.7' });
+    const runner = openai.chat.completions.stream({ model: 'glm-4.7', messages, tools, stream_options: { include_usage: true } });
+    const first = await runner.finalChatCompletion();
+    const call = first.choices[0]!.message.tool_calls![0]!;
+    assert.equal(first.choices[0]!.finish_reason, 'tool_calls');
+    assert.ok(call.type === 'function' && call.function.name === 'lookup');
+    messages.push(first.choices[0]!.message, { role: 'tool', tool_call_id: call.id, content: 'found it' });
+    const second = await openai.chat.completions.create({ model: 'glm-4.7', messages, tools });
+    assert.equal(second.choices[0]!.finish_reason, 'stop');
+    const after = await metricValue(proxy.metrics, 'zai_proxy_tokens_total', { direction: 'output', model: 'glm-4.7' });
+    assert.equal(after - before, first.usage!.completion_tokens + second.usage!.completion_tokens);
+  });
+
+  it('Anthropic tool round trip with thinking: tool_use streamed, tool_result answered, usage counted for both calls', async () => {
+    const tools: Anthropic.Tool[] = [{ name: 'lookup', input_schema: { type: 'object', properties: { q: { type: 'string' } }, required: ['q'] } }];
+    const messages: Anthropic.MessageParam[] = [{ role: 'user', content: 'look it up' }];
+    const before = await metricValue(proxy.metrics, 'zai_proxy_tokens_total', { direction: 'output', model: 'glm-4.7' });
+    const first = await anthropic.messages.stream({ model: 'glm-4.7', max_tokens: 4096, thinking: { type: 'enabled', budget_tokens: 1024 }, tools, messages }).finalMessage();
+    assert.equal(first.stop_reason, 'tool_use');
+    assert.deepEqual(first.content.map((b) => b.type), ['thinking', 'tool_use']);
+    const use = first.content[1]!;
+    assert.ok(use.type === 'tool_use');
+    messages.push({ role: 'assistant', content: first.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: 'found it' }] });
+    const second = await anthropic.messages.create({ model: 'glm-4.7', max_tokens: 4096, tools, messages });
+    assert.equal(second.stop_reason, 'end_turn');
+    const after = await metricValue(proxy.metrics, 'zai_proxy_tokens_total', { direction: 'output', model: 'glm-4.7' });
+    assert.equal(after - before, first.usage.output_tokens + second.usage.output_tokens);
   });
 
   it('replaces the client credential with the operator key, in the header each flavour expects', async () => {

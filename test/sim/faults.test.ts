@@ -32,7 +32,7 @@ describe('simulator faults', () => {
     request(url(), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'm', messages: MESSAGES, stream }),
+      body: JSON.stringify({ model: 'glm-4.7', messages: MESSAGES, stream }),
       signal,
     });
 

@@ -81,7 +81,7 @@ describe('simulator limits over HTTP', () => {
     const res = await request(`${sim.openaiBaseUrl}/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'm', messages: MESSAGES, stream: true }),
+      body: JSON.stringify({ model: 'glm-4.7', messages: MESSAGES, stream: true }),
     });
     assert.equal(res.statusCode, 200);
     assert.equal(sim.stats().chunksSent, 0);
@@ -115,7 +115,7 @@ describe('simulator limits over HTTP', () => {
     const res = await request(`${sim.openaiBaseUrl}/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'm', messages: MESSAGES, stream: true }),
+      body: JSON.stringify({ model: 'glm-4.7', messages: MESSAGES, stream: true }),
       signal: ac.signal,
     });
     assert.equal(res.statusCode, 200);

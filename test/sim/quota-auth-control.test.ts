@@ -39,7 +39,7 @@ describe('simulator quota, auth and control', () => {
     assert.equal(parseBeijingReset(err.message), resetAt);
 
     sim.setScenario({ quota: { exhausted: true, code: 1310, resetAt }, errorShape: 'flat' });
-    const weekly = JSON.parse((await post(`${sim.anthropicBaseUrl}/v1/messages`, { model: 'm', messages: MESSAGES })).text);
+    const weekly = JSON.parse((await post(`${sim.anthropicBaseUrl}/v1/messages`, { model: 'glm-4.7', messages: MESSAGES })).text);
     assert.equal(weekly.code, 1310);
     assert.equal(parseBeijingReset(weekly.msg), resetAt);
   });
@@ -78,8 +78,8 @@ describe('simulator quota, auth and control', () => {
   it('requiredKey: Bearer, x-api-key and the raw quota header pass; a wrong or missing key gets 401', async () => {
     sim.setScenario({ requiredKey: 'sk-right' });
     const base = sim.openaiBaseUrl;
-    assert.equal((await post(`${base}/chat/completions`, { messages: MESSAGES }, { authorization: 'Bearer sk-right' })).status, 200);
-    assert.equal((await post(`${sim.anthropicBaseUrl}/v1/messages`, { messages: MESSAGES }, { 'x-api-key': 'sk-right' })).status, 200);
+    assert.equal((await post(`${base}/chat/completions`, { model: 'glm-4.7', messages: MESSAGES }, { authorization: 'Bearer sk-right' })).status, 200);
+    assert.equal((await post(`${sim.anthropicBaseUrl}/v1/messages`, { model: 'glm-4.7', messages: MESSAGES }, { 'x-api-key': 'sk-right' })).status, 200);
     assert.equal((await get(`${sim.quotaBaseUrl}${QUOTA}`, { authorization: 'sk-right' })).status, 200);
     const wrong = await post(`${base}/chat/completions`, { messages: MESSAGES }, { authorization: 'Bearer sk-wrong' });
     assert.equal(wrong.status, 401);

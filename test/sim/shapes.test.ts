@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { MODEL_NAMES, REASONING_TEXT, promptTokensFor, simContent, startSimulator, type Simulator } from '../../src/sim/index.js';
+import { estimateTokensSync, promptText } from '../../src/accounting/estimate.js';
 import { MESSAGES, anthropicStream, get, openaiStream, post } from './helpers.js';
 
 describe('simulator answers both Z.AI shapes', () => {
@@ -16,8 +17,14 @@ describe('simulator answers both Z.AI shapes', () => {
 
   const prompt = promptTokensFor({ messages: MESSAGES });
 
-  it('derives prompt tokens from the messages alone', () => {
-    assert.equal(prompt, Math.ceil(JSON.stringify(MESSAGES).length / 4));
+  it("counts prompt tokens over system, tools and messages with the proxy's tokenizer", () => {
+    assert.equal(prompt, estimateTokensSync(promptText({ messages: MESSAGES })));
+    const withSystemAndTools = promptTokensFor({
+      system: 'You are a careful assistant.',
+      tools: [{ name: 'read_file', description: 'Reads a file', input_schema: { type: 'object', properties: { path: { type: 'string' } } } }],
+      messages: MESSAGES,
+    });
+    assert.ok(withSystemAndTools > prompt + 10, `${withSystemAndTools} vs ${prompt}`);
   });
 
   it('OpenAI non-streaming: echoes the model, deterministic content, exact usage with cached tokens', async () => {
@@ -58,7 +65,7 @@ describe('simulator answers both Z.AI shapes', () => {
 
   it('OpenAI streaming: separate usage chunk with empty choices, or no usage at all', async () => {
     sim.setScenario({ streamUsage: 'separate_chunk', streamChunks: 2 });
-    let events = openaiStream((await post(`${sim.openaiBaseUrl}/chat/completions`, { model: 'm', messages: MESSAGES, stream: true })).text);
+    let events = openaiStream((await post(`${sim.openaiBaseUrl}/chat/completions`, { model: 'glm-4.7', messages: MESSAGES, stream: true })).text);
     assert.equal(events.chunks.length, 3);
     assert.equal(events.done, true);
     assert.equal(events.chunks[1]!.usage, undefined);
@@ -66,7 +73,7 @@ describe('simulator answers both Z.AI shapes', () => {
     assert.equal(events.chunks[2]!.usage?.completion_tokens, 20);
 
     sim.setScenario({ streamUsage: 'none' });
-    events = openaiStream((await post(`${sim.openaiBaseUrl}/chat/completions`, { model: 'm', messages: MESSAGES, stream: true })).text);
+    events = openaiStream((await post(`${sim.openaiBaseUrl}/chat/completions`, { model: 'glm-4.7', messages: MESSAGES, stream: true })).text);
     assert.equal(events.chunks.length, 2);
     assert.equal(events.done, true);
     assert.ok(events.chunks.every((e) => e.usage === undefined));
@@ -74,10 +81,10 @@ describe('simulator answers both Z.AI shapes', () => {
 
   it('OpenAI reasoning arrives as reasoning_content before the content', async () => {
     sim.setScenario({ reasoning: true, streamChunks: 2 });
-    const events = openaiStream((await post(`${sim.openaiBaseUrl}/chat/completions`, { model: 'm', messages: MESSAGES, stream: true })).text).chunks;
+    const events = openaiStream((await post(`${sim.openaiBaseUrl}/chat/completions`, { model: 'glm-4.7', messages: MESSAGES, stream: true })).text).chunks;
     assert.equal(events.slice(0, 2).map((e) => e.choices[0]!.delta.reasoning_content).join(''), REASONING_TEXT);
     assert.equal(events.slice(2, 4).map((e) => e.choices[0]!.delta.content).join(''), simContent(2));
-    const plain = JSON.parse((await post(`${sim.openaiBaseUrl}/chat/completions`, { model: 'm', messages: MESSAGES })).text);
+    const plain = JSON.parse((await post(`${sim.openaiBaseUrl}/chat/completions`, { model: 'glm-4.7', messages: MESSAGES })).text);
     assert.equal(plain.choices[0].message.reasoning_content, REASONING_TEXT);
   });
 
@@ -117,7 +124,7 @@ describe('simulator answers both Z.AI shapes', () => {
 
   it('Anthropic streaming with two chunks sends one message_delta; streamUsage none reports zeros', async () => {
     sim.setScenario({ streamChunks: 2, streamUsage: 'none' });
-    const events = anthropicStream((await post(`${sim.anthropicBaseUrl}/v1/messages`, { model: 'm', messages: MESSAGES, stream: true })).text);
+    const events = anthropicStream((await post(`${sim.anthropicBaseUrl}/v1/messages`, { model: 'glm-4.7', messages: MESSAGES, stream: true })).text);
     const deltas = events.filter((e) => e.type === 'message_delta');
     assert.equal(deltas.length, 1);
     assert.deepEqual(deltas[0]?.usage, { input_tokens: 0, output_tokens: 0 });

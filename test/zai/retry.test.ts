@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRetryAfter, retryDelayMs } from '../../src/zai/retry.js';
+import { parseRetryAfter } from '../../src/zai/retry-after.js';
+import { retryDelayMs } from '../../src/zai/retry.js';
 
 const NOW = Date.UTC(2025, 7, 30, 12, 0, 0);
 
