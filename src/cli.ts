@@ -5,6 +5,10 @@ const commands: Record<string, { summary: string; run: (args: string[]) => Promi
   dashboard: { summary: 'run the dashboard', run: async (a) => (await import('./dashboard/main.js')).main(a) },
   start: { summary: 'run proxy and dashboard together', run: async (a) => (await import('./start/main.js')).main(a) },
   demo: { summary: 'simulator, stable and canary proxies, dashboard and traffic', run: async (a) => (await import('./demo/main.js')).main(a) },
+  'canary-report': {
+    summary: 'compare canary with stable and give a verdict (exit 0 promote, 1 hold, 2 rollback)',
+    run: async (a) => (await import('./canary/main.js')).main(a),
+  },
   'verify-monitoring': {
     summary: 'check a live Prometheus the way an operator would',
     run: async (a) => (await import('./monitoring/verify-main.js')).main(a),
@@ -23,6 +27,10 @@ async function run(): Promise<void> {
     }
     process.stderr.write(`zai-proxy: unknown command "${name}"\n\n${out}`);
     process.exitCode = 2;
+    return;
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(await (await import('./cli/help.js')).helpFor(name!));
     return;
   }
   try {

@@ -1,19 +1,15 @@
 import client from 'prom-client';
+import { DURATION_BUCKETS, SIZE_BUCKETS, OVERHEAD_BUCKETS, WAIT_BUCKETS, TOKEN_COUNT_BUCKETS, SECONDS_PER_TOKEN_BUCKETS, TOKENS_PER_SECOND_BUCKETS } from './buckets.js';
 import { FastCounter, FastHistogram } from './fast.js';
 
 /**
- * The metric catalogue (../shared/METRICS.md): names, types, label names and buckets are a
- * contract with operators' Grafana panels and alerts. This is the only place they are
- * declared; everything that records or checks a metric imports it from here.
+ * The metric catalogue: names, types, label names and buckets are a contract with operators'
+ * Grafana panels and alerts. This is the only place they are declared (bucket bounds in
+ * buckets.ts, which the dashboard page reads too); everything that records
+ * or checks a metric imports it from here, and docs/metrics.md is generated from it.
  */
 
-export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
-export const SIZE_BUCKETS = [100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
-export const OVERHEAD_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
-export const WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
-export const TOKEN_COUNT_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1];
-export const SECONDS_PER_TOKEN_BUCKETS = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1];
-export const TOKENS_PER_SECOND_BUCKETS = [10, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000];
+export { DURATION_BUCKETS, SIZE_BUCKETS, OVERHEAD_BUCKETS, WAIT_BUCKETS, TOKEN_COUNT_BUCKETS, SECONDS_PER_TOKEN_BUCKETS, TOKENS_PER_SECOND_BUCKETS } from './buckets.js';
 
 type Kind = 'counter' | 'gauge' | 'histogram';
 interface Spec {
@@ -48,6 +44,7 @@ export const CATALOGUE = {
   zai_proxy_rate_limit_ceiling: spec('gauge', 'Inferred upstream request-rate ceiling (req/s)', [] as const),
   zai_proxy_concurrency_limit: spec('gauge', 'Current adaptive in-flight limit', [] as const),
   zai_proxy_queue_depth: spec('gauge', 'Requests waiting for admission', [] as const),
+  zai_proxy_limiter_binding: spec('gauge', 'Which limit holds clients back now (1 for that limit, 0 for the others): none, learned_rate, concurrency, quota_pacing or upstream', ['limit'] as const),
   zai_proxy_rate_limit_wait_seconds: spec('histogram', 'Time a request waited for admission', ['client'] as const, WAIT_BUCKETS),
   zai_proxy_rate_limit_adjustments_total: spec('counter', 'Rate limit adjustments, by direction', ['direction'] as const),
   zai_proxy_rate_limit_rejections_total: spec('counter', 'Requests rejected by admission, by reason', ['reason', 'client'] as const),
@@ -64,6 +61,9 @@ export const CATALOGUE = {
   zai_proxy_quota_reset_time_seconds: spec('gauge', 'When a quota window resets (Unix seconds)', ['window', 'limit_type'] as const),
   zai_proxy_quota_sample_age_seconds: spec('gauge', 'Age of the last good quota sample', [] as const),
   zai_proxy_quota_poll_total: spec('counter', 'Quota polls, by result', ['result'] as const),
+  // Canary traffic split (only with CANARY_UPSTREAM)
+  zai_proxy_canary_requests_total: spec('counter', 'Requests the canary traffic split served on each arm (stable, canary)', ['arm'] as const),
+  zai_proxy_canary_failovers_total: spec('counter', 'Canary-arm requests served on stable because the canary did not answer', ['reason'] as const),
   // Build
   zai_proxy_build_info: spec('gauge', 'Build information; always 1', ['version', 'commit', 'build_time'] as const),
 } as const;

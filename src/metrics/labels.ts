@@ -1,6 +1,7 @@
 /**
  * Label values that come from clients are bounded here, so no client can grow the number of
- * series without limit (METRICS.md: `model` capped, `client` a fixed number of buckets).
+ * series without limit: `model` capped, `client` a fixed number of buckets (docs/metrics.md,
+ * "Label values").
  */
 
 export const OTHER = 'other';
@@ -31,10 +32,15 @@ const CLIENT_LABELS = Array.from({ length: CLIENT_BUCKETS }, (_, i) => `c${i}`);
  * it has none) onto a fixed set of labels. The identity itself is never exported.
  */
 export function clientBucket(identity: string): string {
+  return CLIENT_LABELS[identityHash(identity) % CLIENT_BUCKETS]!;
+}
+
+/** FNV-1a (32 bit) of a client identity: cheap, stable across processes and restarts. */
+export function identityHash(identity: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < identity.length; i++) {
     h ^= identity.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return CLIENT_LABELS[(h >>> 0) % CLIENT_BUCKETS]!;
+  return h >>> 0;
 }

@@ -1,4 +1,5 @@
 import { CATALOGUE, type MetricName } from '../metrics/catalogue.js';
+import { isRecord } from '../lib/json.js';
 
 /**
  * Reading a Grafana dashboard JSON model the way Grafana would run it against Prometheus:
@@ -12,7 +13,6 @@ export interface PanelQuery {
   readonly expr: string;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Every Prometheus query of every panel, rows' nested panels included, in dashboard order. */
 export function panelQueries(dashboard: unknown): PanelQuery[] {

@@ -4,7 +4,7 @@
  * so the layout arithmetic and the repeated datasource/threshold boilerplate live in one
  * place and every query sits next to its title.
  *
- * The seven token panels are the ones operators already run (../shared/METRICS.md): their
+ * The seven token panels are the ones operators already ran before this dashboard: their
  * queries and thresholds are copied verbatim and deliberately ignore the `variant` selector.
  * Every other panel follows the `variant` template variable, except the comparison row,
  * which is about stable and canary side by side.
@@ -16,7 +16,7 @@ const V = 'variant=~"$variant"';
 const RI = '$__rate_interval';
 
 type Unit = 'short' | 'percentunit' | 's' | 'bytes' | 'reqps' | 'currencyUSD' | 'none' | 'dateTimeFromNow';
-type PanelType = 'stat' | 'timeseries' | 'gauge' | 'table';
+type PanelType = 'stat' | 'timeseries' | 'gauge' | 'table' | 'state-timeline';
 
 interface Target {
   readonly expr: string;
@@ -36,6 +36,10 @@ interface PanelSpec {
   readonly w?: number;
   readonly h?: number;
   readonly max?: number;
+  /** Value → text shown instead of the number (stat and state timeline panels). */
+  readonly mappings?: readonly (readonly [number, string, string])[];
+  /** What a stat panel prints: the number, or the series name (the legend). */
+  readonly textMode?: 'auto' | 'name' | 'value_and_name';
 }
 
 interface RowSpec {
@@ -194,11 +198,39 @@ export const DASHBOARD_ROWS: readonly RowSpec[] = [
   {
     title: 'Limits',
     panels: [
+      {
+        title: 'Binding limit',
+        description: 'The limit that holds clients back now, with how many replicas it binds: none, learned_rate, concurrency, quota_pacing or upstream (runbook: docs/runbooks/limiter.md).',
+        type: 'stat',
+        targets: [{ expr: `sum by (limit) (zai_proxy_limiter_binding{${V}}) > 0`, legend: '{{limit}}' }],
+        textMode: 'value_and_name',
+        unit: 'none',
+        w: 6,
+        h: 8,
+      },
+      {
+        title: 'Binding limit over time',
+        description: 'Which limit held clients back, moment by moment, on any replica. learned_rate for long stretches while the upstream answers cleanly means the proxy queues clients below what the upstream would take.',
+        type: 'state-timeline',
+        targets: [{ expr: `max by (limit) (zai_proxy_limiter_binding{${V}})`, legend: '{{limit}}' }],
+        mappings: [
+          [0, 'not binding', 'transparent'],
+          [1, 'binding', 'orange'],
+        ],
+        w: 18,
+        h: 8,
+      },
       series('Admitted rate vs inferred ceiling', 'The limiter holds just under the ceiling it inferred from 429s.', [
         { expr: `sum by (variant) (zai_proxy_rate_limit_requests_per_second{${V}})`, legend: 'admitted {{variant}}' },
         { expr: `sum by (variant) (zai_proxy_rate_limit_ceiling{${V}})`, legend: 'ceiling {{variant}}' },
         { expr: `sum by (variant) (rate(zai_proxy_requests_total{${V}}[${RI}]))`, legend: 'actual {{variant}}' },
       ], { unit: 'reqps' }),
+      series(
+        'Headroom under the inferred ceiling',
+        'How far below its inferred ceiling the limiter holds the admitted rate, for the replica closest to it: 2% is 19.6 req/s under a ceiling of 20. Near 0 while clients queue means the learned rate binds; a wide gap means another limit does.',
+        [{ expr: `min by (variant) (1 - zai_proxy_rate_limit_requests_per_second{${V}} / (zai_proxy_rate_limit_ceiling{${V}} > 0))`, legend: '{{variant}}' }],
+        { unit: 'percentunit' },
+      ),
       series('Concurrency', 'In flight against the adaptive limit and MAX_WORKERS.', [
         { expr: `sum by (variant) (zai_proxy_concurrent_requests{${V}})`, legend: 'in flight {{variant}}' },
         { expr: `sum by (variant) (zai_proxy_concurrency_limit{${V}})`, legend: 'limit {{variant}}' },
@@ -302,6 +334,10 @@ export const DASHBOARD_ROWS: readonly RowSpec[] = [
       ], { w: 8 }),
       series('TTFB p95 by variant', 'Time to first byte.', quantiles('zai_proxy_time_to_first_byte_seconds', 'variant, le', [0.95], '', '5m'), { unit: 's', w: 8 }),
       series('Overhead p99 by variant', 'Time the proxy itself added.', quantiles('zai_proxy_overhead_seconds', 'variant, le', [0.99], '', '5m'), { unit: 's', w: 8 }),
+      series('Traffic split by arm', 'Requests the proxy\'s own split (CANARY_UPSTREAM, CANARY_WEIGHT) served on each arm, and canary failovers to stable.', [
+        { expr: `sum by (arm) (rate(zai_proxy_canary_requests_total{${V}}[${RI}]))`, legend: '{{arm}}' },
+        { expr: `sum by (reason) (rate(zai_proxy_canary_failovers_total{${V}}[${RI}]))`, legend: 'failover {{reason}}' },
+      ], { unit: 'reqps', w: 24 }),
       stat(
         'Canary / stable p95',
         'Above 1.5 for 10 minutes fires ZaiProxyCanaryP95WorseThanStable.',
@@ -325,14 +361,21 @@ function panelJson(p: PanelSpec, id: number, x: number, y: number): { [k: string
   const defaults: { [k: string]: Json } = { unit: p.unit ?? 'short', thresholds: { mode: 'absolute', steps } };
   if (p.max !== undefined) defaults.max = p.max;
   if (p.type === 'stat' || p.type === 'gauge') defaults.color = { mode: 'thresholds' };
+  if (p.mappings) {
+    const options: { [k: string]: Json } = {};
+    p.mappings.forEach(([value, text, color], index) => (options[String(value)] = { text, color, index }));
+    defaults.mappings = [{ type: 'value', options }];
+  }
   const options: { [k: string]: Json } =
     p.type === 'stat'
-      ? { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'background', graphMode: 'area', textMode: 'auto' }
+      ? { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'background', graphMode: 'area', textMode: p.textMode ?? 'auto' }
       : p.type === 'timeseries'
         ? { legend: { displayMode: 'list', placement: 'bottom', showLegend: true }, tooltip: { mode: 'multi', sort: 'desc' } }
         : p.type === 'gauge'
           ? { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, showThresholdMarkers: true }
-          : { showHeader: true };
+          : p.type === 'state-timeline'
+            ? { mergeValues: true, showValue: 'never', alignValue: 'left', rowHeight: 0.9, legend: { displayMode: 'list', placement: 'bottom', showLegend: true }, tooltip: { mode: 'single', sort: 'none' } }
+            : { showHeader: true };
   return {
     id,
     type: p.type,
@@ -393,6 +436,7 @@ export function buildGrafanaDashboard(): { [k: string]: Json } {
       { type: 'panel', id: 'timeseries', name: 'Time series', version: '' },
       { type: 'panel', id: 'gauge', name: 'Gauge', version: '' },
       { type: 'panel', id: 'table', name: 'Table', version: '' },
+      { type: 'panel', id: 'state-timeline', name: 'State timeline', version: '' },
     ],
     annotations: {
       list: [

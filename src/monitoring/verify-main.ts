@@ -4,7 +4,7 @@ import { ConfigError, parseDurationMs } from '../config/fields.js';
 import { prometheusApi } from './prometheus-api.js';
 import { formatChecklist, JOB_NAME, passed, verifyMonitoring, type VerifyOptions } from './verify.js';
 
-const USAGE =
+export const USAGE =
   'usage: zai-proxy verify-monitoring --prometheus URL [--grafana-dashboard FILE] [--job NAME] [--expected-interval 15s]';
 
 /** Reads the command line into options; bad input is a ConfigError (exit 2 with one line). */

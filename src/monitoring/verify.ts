@@ -28,6 +28,8 @@ export const EVENT_DRIVEN_FAMILIES: Readonly<Partial<Record<MetricName, string>>
   zai_proxy_quota_reset_time_seconds: 'the quota poller (QUOTA_POLL_ENABLED=true) gets a sample with a reset time',
   zai_proxy_quota_sample_age_seconds: 'the quota poller (QUOTA_POLL_ENABLED=true) runs',
   zai_proxy_quota_poll_total: 'the quota poller (QUOTA_POLL_ENABLED=true) runs',
+  zai_proxy_canary_requests_total: 'the proxy splits traffic (CANARY_UPSTREAM set)',
+  zai_proxy_canary_failovers_total: 'a canary arm (CANARY_UPSTREAM) does not answer',
 };
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
@@ -58,6 +60,16 @@ export interface Observations {
   /** Increases over `windowSeconds`; undefined values mean the query returned nothing. */
   readonly traffic?: { readonly windowSeconds: number; readonly completions: number | undefined; readonly tokens: number | undefined };
   readonly dashboard?: { readonly file: string; readonly error?: string; readonly panels: readonly PanelObservation[] };
+  /** Variants the targets report (from zai_proxy_build_info); undefined when not observed. */
+  readonly variants?: readonly string[];
+}
+
+/**
+ * The variants a query compares, from its literal `variant="…"` matchers: a panel naming two
+ * (canary / stable) can only answer while both run, so with one variant it is not applicable.
+ */
+export function comparedVariants(expr: string): string[] {
+  return [...new Set([...expr.matchAll(/\bvariant\s*=\s*"([^"]*)"/g)].map((m) => m[1]!))].sort();
 }
 
 /** The series a family must show in Prometheus: histograms through _bucket and _count. */
@@ -168,6 +180,16 @@ export function buildChecklist(o: Observations): Check[] {
           answering++;
           continue;
         }
+        const compared = comparedVariants(p.expr);
+        const absent = o.variants === undefined || compared.length < 2 ? [] : compared.filter((v) => !o.variants!.includes(v));
+        if (absent.length > 0) {
+          const reporting = o.variants!.length > 0 ? o.variants!.join(', ') : 'none';
+          checks.push({
+            status: 'warn',
+            title: `${label} not applicable: it compares ${compared.join(' with ')}, but ${absent.join(' and ')} ${absent.length > 1 ? 'do' : 'does'} not report (variants reporting: ${reporting})`,
+          });
+          continue;
+        }
         const names = metricNamesIn(p.expr);
         const unknownNames = names.filter((n) => familyOf(n) === undefined);
         const fams = names.map(familyOf).filter((f): f is MetricName => f !== undefined);
@@ -228,6 +250,8 @@ export async function observe(api: PrometheusApi, opts: VerifyOptions): Promise<
     `sum(increase(zai_proxy_requests_total{job=~"${jobRe}", path=~"/v1/chat/completions|/v1/messages", status_code=~"2.."}[${windowSeconds}s]))`,
   );
   const tokens = await sumOf(`sum(increase(zai_proxy_tokens_total{job=~"${jobRe}"}[${windowSeconds}s]))`);
+  const variantAnswer = await api.query(`group by (variant) (zai_proxy_build_info{job=~"${jobRe}"})`);
+  const variants = variantAnswer.ok ? variantAnswer.samples.map((s) => s.labels.variant ?? '').filter((v) => v !== '').sort() : undefined;
 
   let dashboard: Observations['dashboard'];
   if (opts.dashboard) {
@@ -242,7 +266,7 @@ export async function observe(api: PrometheusApi, opts: VerifyOptions): Promise<
       dashboard = { file: opts.dashboard.file, panels };
     }
   }
-  return { ...base, targets, seriesNames, traffic: { windowSeconds, completions, tokens }, dashboard };
+  return { ...base, targets, seriesNames, traffic: { windowSeconds, completions, tokens }, dashboard, variants };
 }
 
 export async function verifyMonitoring(api: PrometheusApi, opts: VerifyOptions): Promise<Check[]> {

@@ -26,7 +26,7 @@ const dashboard = JSON.parse(readFileSync(dashboardPath, 'utf8')) as {
   }[];
 };
 
-/** The panels operators already run (../shared/METRICS.md): queries and thresholds are a contract. */
+/** The panels operators already ran before this dashboard: queries and thresholds are a contract. */
 const OPERATOR_TOKEN_PANELS: { title: string; exprs: string[]; thresholds?: number[] }[] = [
   { title: 'Total tokens (1h)', exprs: ['sum(increase(zai_proxy_tokens_total[1h]))'], thresholds: [50000, 100000] },
   { title: 'Input tokens (1h)', exprs: ['sum(increase(zai_proxy_tokens_total{direction="input"}[1h]))'], thresholds: [25000, 50000] },

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
@@ -67,9 +69,13 @@ describe('monitoring against a real Prometheus scraping live proxies', { skip: p
 
   before(async () => {
     sim = await startSimulator({ scenario: { chunkIntervalMs: 1, quotaWindow: { budgetTokens: 10_000_000, resetAt: Date.now() + 3_600_000 } } });
+    // The stable proxy also sends its clients to a canary arm that does not answer
+    // (a port nobody listens on), so the split's families exist: requests by arm, failovers.
+    const deadArm = await closedPort();
     for (const variant of ['stable', 'canary']) {
       proxies.push(
         await startTestProxy({
+          ...(variant === 'stable' ? { CANARY_UPSTREAM: `http://127.0.0.1:${deadArm}`, CANARY_WEIGHT: '100' } : {}),
           DEPLOYMENT_VARIANT: variant,
           ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
           ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl,
@@ -80,6 +86,8 @@ describe('monitoring against a real Prometheus scraping live proxies', { skip: p
           MAX_WORKERS: '2',
           QUEUE_MAX: '1',
           RATE_LIMIT_WINDOW: '1s',
+          // Low enough that the traffic exercises it: the limiter probes, so adjustments exist.
+          RATE_LIMIT_INITIAL: '3',
           LOG_LEVEL: 'warn',
         }),
       );
@@ -93,7 +101,8 @@ describe('monitoring against a real Prometheus scraping live proxies', { skip: p
       async () =>
         (await value('count(count_over_time(zai_proxy_retry_attempts_total[30s]) >= 2)')) >= 1 &&
         (await value('count(count_over_time(zai_proxy_rate_limit_rejections_total[30s]) >= 2)')) >= 1 &&
-        (await value('count(count_over_time(zai_proxy_client_disconnects_total[30s]) >= 2)')) >= 1,
+        (await value('count(count_over_time(zai_proxy_client_disconnects_total[30s]) >= 2)')) >= 1 &&
+        (await value('count(count_over_time(zai_proxy_rate_limit_adjustments_total[30s]) >= 2)')) >= 1,
       300,
     );
   });
@@ -137,3 +146,12 @@ describe('monitoring against a real Prometheus scraping live proxies', { skip: p
     );
   });
 });
+
+/** A loopback port that was free a moment ago and has no listener now. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

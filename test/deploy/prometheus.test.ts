@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -9,10 +9,19 @@ import { requireBinary } from '../support/binaries.js';
 
 const run = promisify(execFile);
 const dir = fileURLToPath(new URL('../../deploy/prometheus/', import.meta.url));
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+
+/** GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces to dashes. */
+const anchorOf = (heading: string) =>
+  heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-');
 const promtool = requireBinary('promtool');
 
 interface RuleFile {
-  groups: { name: string; rules: { alert?: string; record?: string }[] }[];
+  groups: { name: string; rules: { alert?: string; record?: string; annotations?: Record<string, string> }[] }[];
 }
 interface TestFile {
   tests: { alert_rule_test?: { alertname: string; exp_alerts?: unknown[] }[] }[];
@@ -34,6 +43,31 @@ describe('alert unit test coverage', () => {
   });
 });
 
+describe('alert runbooks', () => {
+  it('every alert carries a runbook_url', () => {
+    const rules = parse(readFileSync(`${dir}/rules/zai-proxy.rules.yml`, 'utf8')) as RuleFile;
+    const alerts = rules.groups.flatMap((g) => g.rules).filter((r) => r.alert);
+    const without = alerts.filter((r) => !r.annotations?.runbook_url).map((r) => r.alert);
+    assert.deepEqual(without, [], `alerts without a runbook_url: ${without.join(', ')}`);
+  });
+
+  it('every runbook_url is a runbook in this repository and names one of its sections', () => {
+    const rules = parse(readFileSync(`${dir}/rules/zai-proxy.rules.yml`, 'utf8')) as RuleFile;
+    const linked = rules.groups.flatMap((g) => g.rules).filter((r) => r.annotations?.runbook_url !== undefined);
+    assert.ok(linked.length > 0, 'some alert links a runbook');
+    for (const r of linked) {
+      const [path, anchor] = r.annotations!.runbook_url!.split('#');
+      assert.match(path!, /^docs\/runbooks\/[a-z0-9-]+\.md$/, `${r.alert}: ${path}`);
+      assert.ok(existsSync(`${repo}${path}`), `${r.alert}: ${path} does not exist`);
+      const anchors = readFileSync(`${repo}${path}`, 'utf8')
+        .split('\n')
+        .filter((line) => /^#{1,6} /.test(line))
+        .map((line) => anchorOf(line.replace(/^#+ /, '')));
+      assert.ok(anchor && anchors.includes(anchor), `${r.alert}: ${path} has no section #${anchor} (it has ${anchors.join(', ')})`);
+    }
+  });
+});
+
 describe('deploy/prometheus with promtool', { skip: promtool.skip }, () => {
   it('the local scrape config and the rule file it loads are valid', async () => {
     const { stdout } = await run(promtool.path!, ['check', 'config', 'prometheus.yml'], { cwd: dir });
@@ -43,7 +77,7 @@ describe('deploy/prometheus with promtool', { skip: promtool.skip }, () => {
 
   it('the alert rules are valid', async () => {
     const { stdout } = await run(promtool.path!, ['check', 'rules', 'rules/zai-proxy.rules.yml'], { cwd: dir });
-    assert.match(stdout, /SUCCESS: 11 rules found/);
+    assert.match(stdout, /SUCCESS: 12 rules found/);
   });
 
   it('every alert passes its unit tests', async () => {

@@ -4,7 +4,7 @@ import { ConfigError } from '../../src/config/fields.js';
 import { CATALOGUE, type MetricName } from '../../src/metrics/catalogue.js';
 import type { PrometheusApi, QueryResult, ScrapeTarget } from '../../src/monitoring/prometheus-api.js';
 import { PrometheusUnreachableError } from '../../src/monitoring/prometheus-api.js';
-import { buildChecklist, EVENT_DRIVEN_FAMILIES, formatChecklist, type Observations, passed, seriesOfFamily, verifyMonitoring } from '../../src/monitoring/verify.js';
+import { buildChecklist, comparedVariants, EVENT_DRIVEN_FAMILIES, formatChecklist, type Observations, passed, seriesOfFamily, verifyMonitoring } from '../../src/monitoring/verify.js';
 import { parseVerifyArgs } from '../../src/monitoring/verify-main.js';
 
 const families = Object.keys(CATALOGUE) as MetricName[];
@@ -109,6 +109,32 @@ describe('verify-monitoring checklist', () => {
     assert.ok(titles.includes('fail panel "p" A returns no data although its metrics exist'));
     assert.ok(titles.includes('fail panel "p" A returns no data: zai_proxy_token_total not in the metric catalogue'));
     assert.ok(titles.includes('pass 1 of 5 dashboard queries return data (d.json)'));
+  });
+});
+
+describe('comparison panels with one or two variants', () => {
+  const compare = 'histogram_quantile(0.95, sum by (le) (rate(zai_proxy_request_duration_seconds_bucket{variant="canary"}[10m]))) / histogram_quantile(0.95, sum by (le) (rate(zai_proxy_request_duration_seconds_bucket{variant="stable"}[10m])))';
+  const withPanel = (variants: string[] | undefined, samples: number) =>
+    healthy({ variants, dashboard: { file: 'd.json', panels: [{ panel: 'Canary / stable p95', refId: 'A', expr: compare, result: { ok: true, samples: Array.from({ length: samples }, () => ({ labels: {}, value: 1 })) } }] } });
+
+  it('reads the compared variants from literal matchers only', () => {
+    assert.deepEqual(comparedVariants(compare), ['canary', 'stable']);
+    assert.deepEqual(comparedVariants('sum by (variant) (rate(zai_proxy_requests_total{variant=~"$variant"}[5m]))'), []);
+  });
+
+  it('is not applicable (a warning naming why) when only one variant reports', () => {
+    const o = withPanel(['production'], 0);
+    assert.deepEqual(failures(o).filter((c) => c.title.includes('Canary / stable')), []);
+    assert.ok(
+      warnings(o).some((c) => c.title === 'panel "Canary / stable p95" A not applicable: it compares canary with stable, but canary and stable do not report (variants reporting: production)'),
+      formatChecklist(buildChecklist(o)),
+    );
+    assert.ok(warnings(withPanel(['stable'], 0)).some((c) => c.title.includes('but canary does not report (variants reporting: stable)')));
+  });
+
+  it('fails when both variants report and the query still answers nothing', () => {
+    assert.ok(failures(withPanel(['canary', 'stable'], 0)).some((c) => c.title === 'panel "Canary / stable p95" A returns no data although its metrics exist'));
+    assert.deepEqual(failures(withPanel(['canary', 'stable'], 1)), []);
   });
 });
 
