@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { readDashboardConfig, type DashboardConfig } from '../config/dashboard.js';
 import { createLogger, type Logger } from '../log/logger.js';
+import { canaryJudge } from './api/canary.js';
 import { DashboardApi } from './api/server.js';
+import { prometheusReader } from '../canary/prometheus-reader.js';
+import { snapshotReader } from '../canary/store-reader.js';
 import type { FetchPage, RoundResult } from './collector/collector.js';
 import { parseTargets, redactUrl } from './collector/targets.js';
 import { PrometheusSource } from './prometheus-source/prometheus-source.js';
@@ -9,6 +11,9 @@ import { ScrapeSource } from './scrape-source.js';
 import { createDashboardMetrics } from './self-metrics.js';
 import { HistoryStore } from './store/history-store.js';
 import { createWebAssets } from './web-assets.js';
+import { listeningOn } from '../cli/port-in-use.js';
+import { banner, dashboardLines } from '../cli/banner.js';
+import { packageVersion } from '../lib/package-version.js';
 
 /** How often old points are pruned and the WAL truncated. */
 export const PRUNE_EVERY_MS = 10 * 60_000;
@@ -34,15 +39,6 @@ export interface RunningDashboard {
   close(): Promise<void>;
 }
 
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return process.env.ZAI_PROXY_VERSION ?? pkg.version ?? 'unknown';
-  } catch {
-    return process.env.ZAI_PROXY_VERSION ?? 'unknown';
-  }
-}
-
 export async function startDashboard(config: DashboardConfig, o: DashboardOverrides = {}): Promise<RunningDashboard> {
   const now = o.now ?? Date.now;
   const logger = o.logger ?? createLogger(config.logLevel);
@@ -58,6 +54,11 @@ export async function startDashboard(config: DashboardConfig, o: DashboardOverri
     scrape = new ScrapeSource(store, config.retentionMs, { targets, intervalMs: config.scrapeIntervalMs, timeoutMs: config.scrapeTimeoutMs, now, fetchPage: o.fetchPage, metrics }, metrics);
   }
   const source = (prom ?? scrape)!;
+  // The verdict reads what the page shows: the dashboard's store, or the same Prometheus.
+  const canary =
+    config.prometheusUrl !== undefined
+      ? canaryJudge(prometheusReader(config.prometheusUrl), `Prometheus ${redactUrl(config.prometheusUrl)}`)
+      : canaryJudge(snapshotReader('dashboard store', (r, from, to) => store!.query(r, from, to), { fineSpanMs: config.retentionMs['5s'] }), 'dashboard store');
   const api = new DashboardApi({
     source,
     config: {
@@ -66,7 +67,7 @@ export async function startDashboard(config: DashboardConfig, o: DashboardOverri
       targets: prom ? [] : targets.map((t) => ({ name: t.name, url: redactUrl(t.url) })),
       prometheus_url: config.prometheusUrl !== undefined ? redactUrl(config.prometheusUrl) : null,
     },
-    version: packageVersion(),
+    version: packageVersion(process.env.ZAI_PROXY_VERSION),
     token: config.token,
     heartbeatMs: o.heartbeatMs ?? HEARTBEAT_MS,
     maxClientQueue: o.maxClientQueue ?? MAX_CLIENT_QUEUE,
@@ -74,6 +75,7 @@ export async function startDashboard(config: DashboardConfig, o: DashboardOverri
     metrics,
     logger,
     web: createWebAssets(o.webRoot),
+    canary,
   });
 
   let running: Promise<RoundResult | undefined> | undefined;
@@ -137,7 +139,9 @@ export async function startDashboard(config: DashboardConfig, o: DashboardOverri
 
 export async function main(_args: string[]): Promise<void> {
   const config = readDashboardConfig();
-  const dashboard = await startDashboard(config);
+  const dashboard = await listeningOn('DASHBOARD_PORT', config.port, () => startDashboard(config), undefined, 'DASHBOARD_HOST');
+  // After the start, so a store that cannot be opened is the only thing said.
+  process.stderr.write(banner('zai-proxy dashboard', dashboardLines(config)));
   process.stdout.write(`zai-proxy dashboard on ${dashboard.url}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

@@ -13,6 +13,8 @@
  * - a value that cannot be known (no observations, no such series) is `null`, never NaN or 0.
  */
 
+import type { Report } from '../canary/judgement.js';
+
 export const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 export type StatusClass = (typeof STATUS_CLASSES)[number];
 
@@ -64,6 +66,13 @@ export interface TokenStats {
   throughput_input: { p90: number | null; p99: number | null };
   /** Where usage came from, requests per second: reported / estimated / none. */
   usage_source_rate: Record<string, number>;
+  /** Tokens in the window by model, then direction (only models with tokens). Absent on points stored before it existed. */
+  window_by_model?: Record<string, Record<TokenDirection, number>>;
+  /**
+   * Requests whose usage was recorded in the window, by model: the count of the input
+   * token-rate histogram, the only per-model request count the catalogue has. Absent on older points.
+   */
+  counted_by_model?: Record<string, number>;
 }
 
 export interface CostStats {
@@ -102,6 +111,20 @@ export interface LimiterStats {
   rejections_by_reason: Record<string, number>;
   /** Rate-limit adjustments in the window by direction (increase, decrease, probe). */
   adjustments_window: Record<string, number>;
+  /**
+   * The limit that holds clients back now (zai_proxy_limiter_binding): none, learned_rate,
+   * concurrency, quota_pacing or upstream; with several replicas, the one binding the most of
+   * them. null when the proxy does not export the gauge. Absent on points stored before it existed.
+   */
+  binding?: string | null;
+  /** Replicas each limit binds now, by limit (only limits binding at least one); a mean on rollups. Absent on older points. */
+  binding_replicas?: Record<string, number>;
+  /**
+   * How far under the inferred ceiling one replica holds its admitted rate: 1 − rate / ceiling
+   * (0.02 = 2 % under; negative while probing above it). null without both gauges or with a
+   * zero ceiling. Absent on older points.
+   */
+  ceiling_headroom_ratio?: number | null;
 }
 
 export interface ErrorStats {
@@ -182,6 +205,12 @@ export interface VariantSnapshot {
   ttfb_ms: Quantiles;
   /** Time the proxy itself added, quantiles in ms within the window. */
   overhead_ms: Quantiles;
+  /**
+   * Cumulative bucket increases of request duration and time to first byte in the window, one
+   * per catalogue bound then +Inf: quantiles over any span can be recomputed from stored points
+   * (the canary report does). Absent on points stored before it existed.
+   */
+  buckets?: { latency: number[]; ttfb: number[] };
   tokens: TokenStats;
   cost_usd: CostStats;
   limiter: LimiterStats;
@@ -283,6 +312,20 @@ export interface ConfigResponse {
   auth_required: boolean;
   version: string;
 }
+
+/**
+ * GET /api/canary?since=30m&stable=stable&canary=canary: the canary judgement of
+ * `zai-proxy canary-report` over the dashboard's own source (its store, or its Prometheus), so
+ * the page and the CLI give the same verdict from the same numbers.
+ */
+export type CanaryResponse = Report & {
+  /** Where the numbers come from (no credentials). */
+  source: string;
+  /** Every variant that reported in the window, to say which arm is missing. */
+  variants_seen: string[];
+  /** When the judgement was made, ms. */
+  at_ms: number;
+};
 
 /** 400/401/404/500 bodies. */
 export interface ErrorResponse {

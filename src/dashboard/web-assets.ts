@@ -35,7 +35,7 @@ const NOT_BUILT = `<!doctype html>
 <body style="font-family: system-ui, sans-serif; margin: 3rem">
 <h1>zai-proxy dashboard</h1>
 <p>The web UI is not built. Run <code>npm run build</code>, then reload this page.</p>
-<p>The API is up: <a href="api/status">/api/status</a>, <a href="api/metrics?range=1h">/api/metrics</a>, <a href="api/events">/api/events</a>.</p>
+<p>The API is up: <a href="api/status">/api/status</a>, <a href="api/metrics?range=1h">/api/metrics</a>, <a href="api/canary">/api/canary</a>, <a href="api/events">/api/events</a>.</p>
 </body></html>
 `;
 

@@ -236,3 +236,37 @@ test('static UI: content types, cache headers, SPA fallback, 404 for missing ass
   assert.equal(notBuilt.status, 200);
   assert.match(await notBuilt.text(), /npm run build/);
 });
+
+test('the binding limit and the headroom under the ceiling reach status, live history and the 1m rollup', async (t) => {
+  const { dash, stable, advance, get } = await setup(t);
+  const limits = ['none', 'learned_rate', 'concurrency', 'quota_pacing', 'upstream'];
+  const bind = (limit: string) => {
+    for (const l of limits) stable.metrics.zai_proxy_limiter_binding.set({ limit: l }, l === limit ? 1 : 0);
+  };
+  stable.metrics.zai_proxy_rate_limit_requests_per_second.set(19.6);
+  stable.metrics.zai_proxy_rate_limit_ceiling.set(20);
+  stable.metrics.zai_proxy_queue_depth.set(3);
+  bind('learned_rate');
+  // Past a whole minute, so the first 1m bucket is complete and rolled up.
+  for (let i = 0; i < 14; i++) {
+    if (i === 12) bind('concurrency');
+    await dash.tick();
+    advance(5_000);
+  }
+
+  const status = (await (await get('/api/status')).json()) as StatusResponse;
+  const now = status.variants.stable!.latest.limiter;
+  assert.equal(now.binding, 'concurrency');
+  assert.deepEqual(now.binding_replicas, { concurrency: 1 });
+  assert.ok(Math.abs(now.ceiling_headroom_ratio! - 0.02) < 1e-9, String(now.ceiling_headroom_ratio));
+  assert.equal(now.queue_depth, 3);
+  // The canary's registry never set the gauge: not reported, rather than "none".
+  assert.equal(status.variants.canary!.latest.limiter.binding, null);
+
+  const raw = (await (await get('/api/metrics?range=5m&variant=stable')).json()) as MetricsResponse;
+  assert.deepEqual([...new Set(raw.points.map((p) => p.limiter.binding))], ['learned_rate', 'concurrency']);
+  const minutes = (await (await get('/api/metrics?range=24h&variant=stable&resolution=1m')).json()) as MetricsResponse;
+  assert.ok(minutes.points.length >= 1, 'a rolled-up minute');
+  assert.equal(minutes.points[0]!.limiter.binding, 'learned_rate');
+  assert.ok(Math.abs(minutes.points[0]!.limiter.ceiling_headroom_ratio! - 0.02) < 1e-9);
+});

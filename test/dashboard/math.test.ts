@@ -174,3 +174,61 @@ test('cost by model: window USD and per-day pace per model, summed over directio
   assert.equal(merged.cost_usd.per_day_by_model['glm-5'], (2 / 60) * 86_400);
   assert.equal(merged.cost_usd.per_day, (4 / 60) * 86_400);
 });
+
+test('binding limit: the one binding most replicas, the upstream first on a tie; headroom per replica under the ceiling', () => {
+  const bind = METRIC.zai_proxy_limiter_binding;
+  const replica = (instance: string, binding: string, rate: number) => [
+    ...['none', 'learned_rate', 'concurrency', 'quota_pacing', 'upstream'].map((l) => `${bind}{limit="${l}",instance="${instance}",variant="v"} ${l === binding ? 1 : 0}`),
+    `${METRIC.zai_proxy_rate_limit_requests_per_second}{instance="${instance}",variant="v"} ${rate}`,
+    `${METRIC.zai_proxy_rate_limit_ceiling}{instance="${instance}",variant="v"} 20`,
+  ];
+  const derive = (lines: string[]) =>
+    deriveSnapshot({ ts: 1, variant: 'v', windowS: 5, points: pointsWithIncreases(page(lines), undefined, isCounterLike).points, scrape }).snapshot.limiter;
+
+  const one = derive(replica('a', 'learned_rate', 19.6));
+  assert.equal(one.binding, 'learned_rate');
+  assert.deepEqual(one.binding_replicas, { learned_rate: 1 });
+  assert.ok(Math.abs(one.ceiling_headroom_ratio! - 0.02) < 1e-12);
+
+  const three = derive([...replica('a', 'learned_rate', 19.6), ...replica('b', 'concurrency', 19.6), ...replica('c', 'learned_rate', 19.6)]);
+  assert.equal(three.binding, 'learned_rate');
+  assert.deepEqual(three.binding_replicas, { learned_rate: 2, concurrency: 1 });
+  // The rate gauges add up over replicas (58.8) but each replica holds 2 % under the shared ceiling.
+  assert.ok(Math.abs(three.ceiling_headroom_ratio! - 0.02) < 1e-12);
+  assert.equal(derive([...replica('a', 'learned_rate', 10), ...replica('b', 'upstream', 10)]).binding, 'upstream');
+  assert.equal(derive([...replica('a', 'none', 10), ...replica('b', 'concurrency', 10)]).binding, 'concurrency');
+  // Probing above the ceiling reads as negative headroom.
+  assert.ok(Math.abs(derive(replica('a', 'learned_rate', 21)).ceiling_headroom_ratio! + 0.05) < 1e-12);
+
+  // A proxy without the gauge: nothing to name, the headroom still known from rate and ceiling.
+  const old = derive([`${METRIC.zai_proxy_rate_limit_requests_per_second}{variant="v"} 9`, `${METRIC.zai_proxy_rate_limit_ceiling}{variant="v"} 10`]);
+  assert.equal(old.binding, null);
+  assert.deepEqual(old.binding_replicas, {});
+  assert.ok(Math.abs(old.ceiling_headroom_ratio! - 0.1) < 1e-12);
+  assert.equal(derive([`${METRIC.zai_proxy_rate_limit_ceiling}{variant="v"} 0`, `${METRIC.zai_proxy_rate_limit_requests_per_second}{variant="v"} 1`]).ceiling_headroom_ratio, null);
+});
+
+test('binding limit over a rollup: the limit binding the most time, mean replicas and headroom; older points add nothing', () => {
+  const hist = deriveSnapshot({ ts: 0, variant: 'v', windowS: 0, points: [], scrape }).histograms;
+  const base = deriveSnapshot({ ts: 0, variant: 'v', windowS: 5, points: [], scrape }).snapshot;
+  const at = (ts: number, limiter: Partial<typeof base.limiter>) => ({ snapshot: { ...structuredClone(base), ts, limiter: { ...base.limiter, ...limiter } }, histograms: hist });
+  const legacy = at(15_000, {});
+  delete legacy.snapshot.limiter.binding;
+  delete legacy.snapshot.limiter.binding_replicas;
+  delete legacy.snapshot.limiter.ceiling_headroom_ratio;
+  const merged = mergeSnapshots(
+    [
+      at(0, { binding: 'learned_rate', binding_replicas: { learned_rate: 1 }, ceiling_headroom_ratio: 0.02 }),
+      at(5_000, { binding: 'learned_rate', binding_replicas: { learned_rate: 1 }, ceiling_headroom_ratio: 0.04 }),
+      at(10_000, { binding: 'none', binding_replicas: { none: 1 }, ceiling_headroom_ratio: 0.03 }),
+      legacy,
+    ],
+    0,
+  ).snapshot.limiter;
+  assert.equal(merged.binding, 'learned_rate');
+  assert.deepEqual(merged.binding_replicas, { learned_rate: 2 / 3, none: 1 / 3 });
+  assert.ok(Math.abs(merged.ceiling_headroom_ratio! - 0.03) < 1e-12);
+  const neverReported = mergeSnapshots([legacy, at(20_000, { binding: null, binding_replicas: {}, ceiling_headroom_ratio: null })], 0).snapshot.limiter;
+  assert.equal(neverReported.binding, null);
+  assert.equal(neverReported.ceiling_headroom_ratio, null);
+});

@@ -53,6 +53,32 @@ describe('dashboard UI against the demo', { skip: chromiumBin.skip }, () => {
 
   const legendCount = (panel: string) => page.locator(`[data-panel="${panel}"] .legend li`).count();
 
+  test('a link without a range opens on the history there is, not on a nearly empty hour', async () => {
+    // The demo's store is seconds old: 5m holds all of it, where the old default 1h drew a few
+    // pixels at the right edge.
+    // Its own page: a later goto that only changes the hash would not reload this one.
+    const first = await browser.newPage({ viewport: { width: 1440, height: 1000 }, colorScheme: 'dark' });
+    try {
+      await first.goto(`${demo.dashboardUrl}/`);
+      await first.waitForSelector('main[data-range="5m"][data-history="ready"] [data-panel="tokens"] .chart-canvas canvas', { timeout: WAIT });
+      assert.doesNotMatch(first.url(), /range=/, 'a default range is not written into the link');
+      // Legends give the newest value and, where the series moved, its peak in the range.
+      await first.waitForFunction(() => document.querySelectorAll('[data-panel="requests"] .legend li').length > 0, undefined, { timeout: WAIT });
+      const legend = await first.locator('[data-panel="requests"] .legend li .legend-value').first().innerText();
+      assert.match(legend, /^now /);
+      await first.waitForSelector('.legend [data-legend-peak]', { timeout: WAIT });
+      // Labels that say what they count.
+      assert.match(await first.locator('[data-panel="tokens"]').innerText(), /How fast a single client was served/);
+      assert.doesNotMatch(await first.locator('[data-panel="tokens"]').innerText(), /Throughput per request/);
+      await first.waitForSelector('[data-quota-type]', { timeout: WAIT });
+      assert.match(await first.locator('[data-quota-type]').first().innerText(), /^counted in /);
+      assert.match(await first.locator('[data-latency-note]').innerText(), /histogram buckets/);
+      await first.screenshot({ path: join(artifacts, 'dashboard-first-view.png'), fullPage: true });
+    } finally {
+      await first.close();
+    }
+  });
+
   test('panels render with data, and the first render with a 24h range is measured', async () => {
     // Let a few scrape rounds land so the panels have points to draw.
     await page.goto(`${demo.dashboardUrl}/#range=15m`);
@@ -73,6 +99,11 @@ describe('dashboard UI against the demo', { skip: chromiumBin.skip }, () => {
     const tokensTotal = await page.locator('[data-stat="tokens-total"] .stat-value').first().innerText();
     assert.notEqual(tokensTotal, '-');
     assert.match(await page.locator('[data-connection]').innerText(), /Live/);
+    // The limiter line names a binding limit for each variant (or says the proxy reports none),
+    // and the queue carries its badge: the demo's proxies export queue depth from the start.
+    for (const v of ['stable', 'canary']) assert.match(await page.locator(`[data-binding-variant="${v}"]`).innerText(), new RegExp(`^${v}\\s*binding: `));
+    await page.waitForSelector('[data-stat="lim-queue"] .level', { timeout: WAIT });
+    assert.match(await page.locator('[data-thresholds="limits"]').innerText(), /critical from 10s/);
 
     // Time to first render with a 24h range: fresh page load until every panel's charts are drawn.
     const fresh = await browser.newPage({ viewport: { width: 1440, height: 1000 }, colorScheme: 'dark' });
@@ -84,6 +115,28 @@ describe('dashboard UI against the demo', { skip: chromiumBin.skip }, () => {
     console.log(`# first render, 24h range: ${firstRenderMs} ms (DOMContentLoaded ${Math.round(nav.domContentLoaded ?? 0)} ms)`);
     await fresh.close();
     await page.screenshot({ path: join(artifacts, 'dashboard-compare-dark.png'), fullPage: true });
+  });
+
+  test('with two variants the canary panel shows the verdict the API gave it, or that there is not enough data', async () => {
+    const fresh = await browser.newPage({ viewport: { width: 1440, height: 1000 }, colorScheme: 'dark' });
+    try {
+      const answered = fresh.waitForResponse((r) => r.url().includes('/api/canary?stable=stable&canary=canary') && r.status() === 200, { timeout: WAIT });
+      await fresh.goto(`${demo.dashboardUrl}/#range=15m`);
+      const body = (await (await answered).json()) as { verdict: string; enough_data: boolean; reasons: string[]; stable: { requests: number } };
+      // The page asks again only every 15 s: what it shows now is this answer.
+      const panel = fresh.locator(`[data-panel="canary"] [data-verdict="${body.verdict}"][data-enough-data="${body.enough_data}"]`);
+      await panel.waitFor({ timeout: WAIT });
+      const text = await fresh.locator('[data-panel="canary"]').innerText();
+      assert.match(text, /Canary verdict/);
+      assert.match(text, /canary vs stable, last 30m/);
+      assert.ok(text.includes(body.reasons[0]!), `the panel gives the first reason: ${body.reasons[0]}`);
+      assert.match(text, body.enough_data ? /(Promote|Hold|Roll back)/ : /not enough data to judge/);
+      assert.match(text, /zai-proxy canary-report --since 30m --stable stable --canary canary/);
+      assert.match(await fresh.locator('[data-canary-row="requests"]').innerText(), new RegExp(`^Requests\\s+${Math.round(body.stable.requests)}\\s`));
+      await fresh.locator('[data-panel="canary"]').screenshot({ path: join(artifacts, 'dashboard-canary-verdict.png') });
+    } finally {
+      await fresh.close();
+    }
   });
 
   test('the time range refetches history', async () => {
@@ -161,6 +214,9 @@ describe('dashboard UI against the demo', { skip: chromiumBin.skip }, () => {
     await page.waitForSelector('[data-stale-badge="canary"]', { timeout: WAIT });
     assert.equal(await page.locator('[data-variant-state="stable"]').getAttribute('data-stale'), 'false');
     await page.waitForSelector('[data-notice^="t:"]', { timeout: WAIT });
+    // The header no longer reads a plain green "Live": one of the two targets is gone.
+    await page.waitForSelector('[data-connection="live"][data-targets-down="1"]', { timeout: WAIT });
+    assert.match(await page.locator('[data-connection]').innerText(), /Live · 1 of 2 targets down/);
     await page.screenshot({ path: join(artifacts, 'dashboard-canary-stale.png'), fullPage: false });
   });
 
@@ -198,5 +254,14 @@ describe('dashboard UI against the demo', { skip: chromiumBin.skip }, () => {
     } finally {
       await phone.close();
     }
+  });
+
+  test('with no target reachable the header says so instead of Live', async () => {
+    await demo.stopProxy('stable');
+    await page.waitForSelector('[data-connection="no-targets"]', { timeout: WAIT });
+    const pillText = await page.locator('[data-connection]').innerText();
+    assert.match(pillText, /No target reachable/);
+    assert.doesNotMatch(pillText, /Live/);
+    await page.screenshot({ path: join(artifacts, 'dashboard-no-targets.png'), fullPage: false });
   });
 });

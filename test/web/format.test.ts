@@ -80,6 +80,18 @@ describe('formatting pins the outputs an operator reads', () => {
     assert.equal(formatDeltaReadout(100, undefined), 'not enough data yet');
     assert.equal(formatDeltaReadout(Number.NaN, 3), 'not enough data yet');
   });
+  test('large differences read as a factor or a divisor, not a percentage in the thousands or -100%', () => {
+    assert.equal(formatDelta(100, 199), '+99%');
+    assert.equal(formatDelta(100, 200), '\u00D72.0');
+    assert.equal(formatDelta(1, 1636.36), '\u00D71,636');
+    assert.equal(formatDelta(0.4, 3), '\u00D77.5');
+    assert.equal(formatDelta(100, 51), '\u221249%');
+    assert.equal(formatDelta(100, 50), '\u00F72.0');
+    assert.equal(formatDelta(1000, 5), '\u00F7200', '1 s against 5 ms is not "−100%"');
+    assert.equal(formatDelta(100, 0), '\u2212100%', 'down to zero is a true −100%');
+    assert.equal(formatDelta(-2, 3), 'n/a');
+    assert.doesNotMatch(formatDelta(0.0011, 1.8), /%/);
+  });
   test('axis ticks are compact and unitless; spans read short', () => {
     assert.deepEqual([0, 0.25, 3.5, 40, 1200, 3_000_000].map(formatCompact), ['0', '0.25', '3.5', '40', '1.2k', '3M']);
     assert.equal(formatSpan(15 * 60_000), '15m');

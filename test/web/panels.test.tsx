@@ -6,9 +6,11 @@ import { renderToStaticMarkup } from 'react-dom/server';
 import type { MetricsResponse, VariantSnapshot } from '../../src/dashboard/model.js';
 import { ClockContext } from '../../web/src/app/clock.js';
 import { appendSnapshot, datasetFromHistory, type Dataset } from '../../web/src/data/dataset.js';
-import { costByModel, projectedPerDay, windowTotals } from '../../web/src/data/window.js';
+import { costByModel, projectedPerDay, queuedForS, windowTotals } from '../../web/src/data/window.js';
+import { bindingLine } from '../../web/src/format/limiter.js';
 import { CostPanel } from '../../web/src/panels/CostPanel.js';
 import { LatencyPanel } from '../../web/src/panels/LatencyPanel.js';
+import { LimitsPanel } from '../../web/src/panels/LimitsPanel.js';
 import { QuotaPanel } from '../../web/src/panels/QuotaPanel.js';
 import { RequestsPanel } from '../../web/src/panels/RequestsPanel.js';
 import { TokensPanel } from '../../web/src/panels/TokensPanel.js';
@@ -102,6 +104,47 @@ describe('panels', () => {
     assert.match(html, /data-series-key="p50:canary"/);
     assert.doesNotMatch(text(render(<LatencyPanel view={view(ds, ['canary'])} />)), /vs stable/);
   });
+  test('equal quantiles in compare mode say they share a histogram bucket, not "0%"', () => {
+    const ds = datasetFromHistory('1h', history([snap('stable', NOW - 60_000, { p50: 250 }), snap('canary', NOW - 60_000, { p50: 250 })]));
+    const html = render(<LatencyPanel view={view(ds, ['stable', 'canary'])} />);
+    assert.match(text(html), /p50 stable 250ms canary 250ms = canary vs stable: same histogram bucket, difference unknown/);
+    assert.doesNotMatch(text(html), /p50 stable 250ms canary 250ms = canary vs stable: 0%/);
+    assert.match(text(html), /quantiles estimated from histogram buckets/);
+    assert.match(html, /data-bucket-artefact/);
+  });
+  test('quantiles that read alike count as one bucket, and a 0% difference is neither better nor worse', () => {
+    const ds = datasetFromHistory('1h', history([snap('stable', NOW - 60_000, { p50: 0.91 }), snap('canary', NOW - 60_000, { p50: 0.94 })]));
+    assert.match(text(render(<LatencyPanel view={view(ds, ['stable', 'canary'])} />)), /p50 stable 0\.9ms canary 0\.9ms = canary vs stable: same histogram bucket/);
+    const near = datasetFromHistory('1h', history([snap('stable', NOW - 120_000, { cost: 1000 }), snap('canary', NOW - 120_000, { cost: 1000.2 })]));
+    const out = text(render(<CostPanel view={view(near, ['stable', 'canary'])} />));
+    assert.match(out, /= canary vs stable: 0%/);
+    assert.doesNotMatch(out, /0% \((worse|better)\)/);
+  });
+  test('a large difference reads as a factor', () => {
+    const ds = datasetFromHistory('1h', history([snap('stable', NOW - 60_000, { p50: 3 }), snap('canary', NOW - 60_000, { p50: 4909 })]));
+    assert.match(text(render(<LatencyPanel view={view(ds, ['stable', 'canary'])} />)), /p50 stable 3\.0ms canary 4\.91s ▲ canary vs stable: ×1,636 \(worse\)/);
+  });
+  test('legends give the newest value and the peak in the range, so a spike is not read as 0', () => {
+    const ds = datasetFromHistory('1h', history([snap('stable', NOW - 120_000, { p50: 900 }), snap('stable', NOW - 60_000, { p50: 100 })]));
+    const out = text(render(<LatencyPanel view={view(ds, ['stable'])} />));
+    assert.match(out, /p50 now 100ms · peak 900ms/);
+    const flat = datasetFromHistory('1h', history([snap('stable', NOW - 60_000, { p50: 100 })]));
+    assert.doesNotMatch(text(render(<LatencyPanel view={view(flat, ['stable'])} />)), /peak/);
+  });
+  test('a quantile at its histogram\'s top bound reads "at least"', () => {
+    const capped = snap('stable', NOW - 60_000, { p50: 300_000 });
+    capped.tokens.throughput_input = { p90: 100_000, p99: 100_000 };
+    const ds = datasetFromHistory('1h', history([capped]));
+    assert.match(text(render(<TokensPanel view={view(ds, ['stable'])} />)), /input p90 now ≥100\.0k tok\/s/);
+    assert.match(text(render(<TokensPanel view={view(ds, ['stable'])} />)), /output p90 now 80\.0 tok\/s/);
+    assert.match(text(render(<LatencyPanel view={view(ds, ['stable'])} />)), /p50 ≥300\.00s/);
+  });
+  test('the per-request speed chart says what it measures', () => {
+    const ds = datasetFromHistory('1h', history([snap('stable', NOW - 60_000)]));
+    const out = text(render(<TokensPanel view={view(ds, ['stable'])} />));
+    assert.match(out, /Speed within one request, tok\/s \(p90 \/ p99\) How fast a single client was served: output tokens over the time the answer took after its first byte/);
+    assert.doesNotMatch(out, /Throughput per request/);
+  });
   test('compare mode without values on both sides says so instead of a bare dash', () => {
     const ds = datasetFromHistory('1h', history([snap('stable', NOW - 60_000, { p50: 100 }), snap('canary', NOW - 60_000, { p50: null })]));
     const out = text(render(<LatencyPanel view={view(ds, ['stable', 'canary'])} />));
@@ -162,7 +205,8 @@ describe('panels', () => {
     const quota = { windows: { five_hour: { limit_type: 'credit_limit', usage_ratio: 0.92, remaining_ratio: 0.08, reset_ms: NOW + 90 * 60_000 }, weekly: { limit_type: 'credit_limit', usage_ratio: 0.12, remaining_ratio: 0.88, reset_ms: null } }, sample_age_s: 42, poll_rate: {} };
     const ds = datasetFromHistory('1h', history([snap('stable', NOW - 60_000, { quota })]));
     const out = text(render(<QuotaPanel view={view(ds, ['stable'])} />));
-    assert.match(out, /5-hour 92% used ✖ critical resets in 1h 30m credit limit/);
+    assert.match(out, /5-hour 92% used ✖ critical resets in 1h 30m counted in credits/);
+    assert.match(render(<QuotaPanel view={view(ds, ['stable'])} />), /title="Z\.AI reports this window as a CREDIT_LIMIT entry of the Coding Plan\./);
     assert.match(out, /Weekly 12% used ● normal no reset advertised/);
     assert.match(out, /sample 42s old/);
     assert.doesNotMatch(out, /stale/);
@@ -176,5 +220,75 @@ describe('panels', () => {
     assert.match(text(render(<TokensPanel view={view(ds, ['stable'])} />)), /Token rate by direction/);
     const empty = datasetFromHistory('1h', history([]));
     assert.match(text(render(<RequestsPanel view={view(empty, [])} />)), /No requests in this range\. Send traffic through the proxy\./);
+  });
+});
+
+describe('limits', () => {
+  /** A 5 s point whose limiter fields a test sets. */
+  const lim = (variant: string, ts: number, l: Partial<VariantSnapshot['limiter']>, workers?: Partial<VariantSnapshot['workers']>): VariantSnapshot => {
+    const s = { ...snap(variant, ts), window_s: 5 };
+    return { ...s, limiter: { ...s.limiter, ...l }, workers: { ...s.workers, ...workers } };
+  };
+  const held = { rate_rps: 19.6, ceiling_rps: 20, ceiling_headroom_ratio: 0.02 };
+  const series = (variant: string, fromS: number, toS: number, l: Partial<VariantSnapshot['limiter']>) => {
+    const out: VariantSnapshot[] = [];
+    for (let t = fromS; t <= toS; t += 5) out.push(lim(variant, NOW - t * 1000, l));
+    return out.reverse();
+  };
+  const raw = (points: VariantSnapshot[]): MetricsResponse => ({ ...history(points, '15m'), range_ms: 900_000, resolution: '5s', step_ms: 5_000 });
+
+  test('one sentence names the binding limit and the headroom under the inferred ceiling', () => {
+    assert.equal(bindingLine(lim('stable', NOW, { ...held, binding: 'learned_rate', binding_replicas: { learned_rate: 1 } })), 'binding: learned rate — holding 19.6 req/s, 2% under the inferred ceiling 20');
+    assert.equal(
+      bindingLine(lim('stable', NOW, { ...held, binding: 'concurrency', binding_replicas: { concurrency: 1 }, concurrency_limit: 8 }, { in_flight: 8 })),
+      'binding: concurrency — 8 of 8 in flight (100%); rate limit 19.6 req/s, 2% under the inferred ceiling 20',
+    );
+    assert.equal(bindingLine(lim('stable', NOW, { rate_rps: 12, ceiling_rps: 20, ceiling_headroom_ratio: 0.4, binding: 'quota_pacing' })), 'binding: quota pacing — spreading the remaining quota over its window; rate limit 12 req/s, 40% under the inferred ceiling 20');
+    assert.equal(bindingLine(lim('stable', NOW, { rate_rps: 10.5, ceiling_rps: 10, ceiling_headroom_ratio: -0.05, binding: 'upstream' })), 'binding: upstream — Z.AI is refusing requests (429, 1302, 1303); probing at 10.5 req/s, 5% over the inferred ceiling 10');
+    assert.equal(bindingLine(lim('stable', NOW, { ...held, binding: 'none' })), 'binding: none — requests are admitted as they arrive; rate limit 19.6 req/s, 2% under the inferred ceiling 20');
+    // Three replicas, two held by the learned rate: the summed rate is shown per replica.
+    assert.equal(
+      bindingLine(lim('stable', NOW, { rate_rps: 58.8, ceiling_rps: 20, ceiling_headroom_ratio: 0.02, binding: 'learned_rate', binding_replicas: { learned_rate: 2, concurrency: 1 } })),
+      'binding: learned rate (on 2 of 3 replicas) — holding 19.6 req/s per replica, 2% under the inferred ceiling 20',
+    );
+    // A proxy without the gauge, and a point stored before the field existed.
+    assert.equal(bindingLine(lim('stable', NOW, { ...held, binding: null })), 'binding: not reported by this proxy — rate limit 19.6 req/s, 2% under the inferred ceiling 20');
+    const legacy = lim('stable', NOW, { rate_rps: 9, ceiling_rps: 10 });
+    assert.equal(bindingLine(legacy), 'binding: not reported by this proxy — rate limit 9 req/s, 10% under the inferred ceiling 10');
+  });
+
+  test('a queue counts as sustained only while it stays non-empty without a gap', () => {
+    assert.equal(queuedForS(series('stable', 0, 120, { queue_depth: 2 }), 5_000), 120);
+    assert.equal(queuedForS([...series('stable', 40, 120, { queue_depth: 2 }), ...series('stable', 0, 35, { queue_depth: 0 })], 5_000), 0);
+    assert.equal(queuedForS([...series('stable', 40, 120, { queue_depth: 0 }), ...series('stable', 0, 35, { queue_depth: 1 })], 5_000), 35);
+    // A target down for a minute: the queue before the gap does not count.
+    assert.equal(queuedForS([...series('stable', 100, 200, { queue_depth: 1 }), ...series('stable', 0, 30, { queue_depth: 1 })], 5_000), 30);
+    assert.equal(queuedForS([], 5_000), 0);
+  });
+
+  test('queue depth and admission wait carry badges with their thresholds stated; the binding line per variant', () => {
+    const points = [
+      ...series('stable', 0, 90, { ...held, binding: 'learned_rate', binding_replicas: { learned_rate: 1 }, queue_depth: 3, wait_ms: q(4_200) }),
+      ...series('canary', 0, 90, { ...held, binding: 'none', binding_replicas: { none: 1 }, queue_depth: 0, wait_ms: q(12) }),
+    ];
+    const ds = datasetFromHistory('15m', raw(points));
+    const html = render(<LimitsPanel view={view(ds, ['stable'])} />);
+    const out = text(html);
+    assert.match(out, /binding: learned rate — holding 19\.6 req\/s, 2% under the inferred ceiling 20/);
+    assert.match(html, /data-binding="learned_rate"/);
+    assert.match(out, /Queue depth 3 for 1m ▲ elevated/);
+    assert.match(out, /Admission wait p95 4\.20s ▲ elevated/);
+    assert.match(out, /Admission wait p95: ● normal under 2s, ▲ elevated from 2s, ✖ critical from 10s\. Queue depth: ● normal while empty or non-empty under 1 min, ▲ elevated once non-empty for 1 min, ✖ critical after 5 min\./);
+    assert.match(html, /data-stat="lim-wait" title="Admission wait p95: ● normal under 2s/);
+
+    const both = text(render(<LimitsPanel view={view(ds, ['stable', 'canary'])} />));
+    assert.match(both, /stable binding: learned rate — holding 19\.6 req\/s.* canary binding: none — requests are admitted as they arrive/);
+    assert.match(both, /Queue depth stable 3 for 1m ▲ elevated canary 0 ● normal/);
+
+    const long = datasetFromHistory('15m', raw(series('stable', 0, 400, { queue_depth: 9, wait_ms: q(15_000) })));
+    const stuck = text(render(<LimitsPanel view={view(long, ['stable'])} />));
+    assert.match(stuck, /Queue depth 9 for 6m ✖ critical/);
+    assert.match(stuck, /Admission wait p95 15\.00s ✖ critical/);
+    assert.match(stuck, /binding: not reported by this proxy/);
   });
 });

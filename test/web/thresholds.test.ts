@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ERROR_RATIO_STEPS, UTILIZATION_STEPS, isStale, levelFor, levelStyle, tokenLevel } from '../../web/src/format/thresholds.js';
+import { ADMISSION_WAIT_P95_STEPS, ERROR_RATIO_STEPS, UTILIZATION_STEPS, isStale, levelFor, levelStyle, queueLevel, tokenLevel } from '../../web/src/format/thresholds.js';
 
 describe('thresholds', () => {
   test("the seed's token thresholds over one hour: total 50k / 100k, input and output 25k / 50k", () => {
@@ -31,5 +31,18 @@ describe('thresholds', () => {
     assert.equal(isStale(100_000, 115_000, 5), false);
     assert.equal(isStale(100_000, 115_001, 5), true);
     assert.equal(isStale(null, 0, 5), true);
+  });
+  test('admission wait p95: elevated from 2 s, critical from 10 s', () => {
+    assert.deepEqual([0, 1999, 2000, 9999, 10_000, 30_000].map((ms) => levelFor(ms, ADMISSION_WAIT_P95_STEPS)), ['ok', 'ok', 'warn', 'warn', 'critical', 'critical']);
+    assert.equal(levelFor(null, ADMISSION_WAIT_P95_STEPS), null);
+  });
+  test('queue depth: empty is normal, a brief queue too; elevated once it stays a minute, critical after five', () => {
+    assert.equal(queueLevel(0, 0), 'ok');
+    assert.equal(queueLevel(0, 600), 'ok');
+    assert.equal(queueLevel(4, 59), 'ok');
+    assert.equal(queueLevel(4, 60), 'warn');
+    assert.equal(queueLevel(1, 299), 'warn');
+    assert.equal(queueLevel(1, 300), 'critical');
+    assert.equal(queueLevel(null, 300), null);
   });
 });

@@ -21,7 +21,8 @@ const storage = (() => {
 // Range and variant live in the hash, so a reload or a shared link shows the same view.
 const params = new URLSearchParams(window.location.hash.slice(1));
 const hashRange = params.get('range');
-const initialRange: RangeKey = isRange(hashRange) ? hashRange : '1h';
+// No range in the link: the page picks one from the history there is, once /api/status tells.
+const initialRange: RangeKey | null = isRange(hashRange) ? hashRange : null;
 const initialVariant = params.get('variant');
 
 const api = createApi((input, init) => fetch(input, init));
@@ -39,8 +40,8 @@ function Root() {
     rememberTheme(storage, t);
     setTheme(t);
   }, []);
-  const onSelection = useCallback((range: RangeKey, variant: string | null) => {
-    const p = new URLSearchParams({ range });
+  const onSelection = useCallback((range: RangeKey | null, variant: string | null) => {
+    const p = new URLSearchParams(range ? { range } : {});
     if (variant) p.set('variant', variant);
     window.history.replaceState(null, '', `#${p.toString()}`);
   }, []);

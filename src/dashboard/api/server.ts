@@ -8,7 +8,10 @@ import type { DashboardMetrics } from '../self-metrics.js';
 import type { SnapshotSource } from '../source.js';
 import { STEP_MS } from '../store/history-store.js';
 import { BadRequest, eventIdOf, parseEventId, parseMetricsQuery } from './params.js';
+import { parseCanaryQuery, type CanaryJudge } from './canary.js';
+import { SourceUnreadableError } from '../../canary/arms.js';
 import { formatSse, SseHub } from './sse-hub.js';
+import { listen } from '../../lib/listen.js';
 
 /**
  * The dashboard's HTTP surface on node:http. Route table:
@@ -17,6 +20,7 @@ import { formatSse, SseHub } from './sse-hub.js';
  *   GET /api/status         targets, staleness, versions, latest snapshot per variant
  *   GET /api/metrics        history (range, variant, resolution)
  *   GET /api/config         effective configuration, without secrets
+ *   GET /api/canary         canary vs stable: canary-report's verdict over the dashboard's source
  *   GET /api/events         SSE: hello, snapshot, status; Last-Event-ID resume
  *   GET /*                  the web UI (SPA)
  */
@@ -36,6 +40,8 @@ export interface ApiOptions {
   metrics: DashboardMetrics;
   logger: Logger;
   web: (req: IncomingMessage, res: ServerResponse, pathname: string) => void;
+  /** The canary judgement over this dashboard's source; without it /api/canary is 404. */
+  canary?: CanaryJudge;
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -75,7 +81,13 @@ function cookieValue(header: string | undefined, name: string): string | undefin
   if (!header) return undefined;
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq > 0 && part.slice(0, eq).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        return undefined; // a malformed escape is simply not our token: 401, not 500
+      }
+    }
   }
   return undefined;
 }
@@ -164,6 +176,9 @@ export class DashboardApi {
           return sendJson(res, 200, this.configBody());
         case '/api/events':
           return await this.events(req, res, url);
+        case '/api/canary':
+          if (this.opts.canary) return await this.canary(res, url.searchParams);
+          break;
       }
     } catch (err) {
       if (err instanceof BadRequest) return sendJson(res, 400, { error: err.message });
@@ -171,6 +186,16 @@ export class DashboardApi {
     }
     if (path.startsWith('/api/')) return sendJson(res, 404, { error: 'no such endpoint' });
     this.opts.web(req, res, path);
+  }
+
+  private async canary(res: ServerResponse, params: URLSearchParams): Promise<void> {
+    const q = parseCanaryQuery(params);
+    try {
+      sendJson(res, 200, await this.opts.canary!(q, this.opts.now()));
+    } catch (err) {
+      if (!(err instanceof SourceUnreadableError)) throw err;
+      sendJson(res, 503, { error: err.message });
+    }
   }
 
   private configBody(): ConfigResponse {
@@ -249,17 +274,7 @@ export class DashboardApi {
   }
 
   async listen(port: number, host: string): Promise<string> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    const addr = this.server.address();
-    if (addr === null || typeof addr === 'string') throw new Error('dashboard server has no TCP address');
-    const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    return `http://${h}:${addr.port}`;
+    return listen(this.server, port, host);
   }
 
   async close(): Promise<void> {

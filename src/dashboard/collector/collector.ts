@@ -4,7 +4,7 @@ import { deriveSnapshot, type DerivedSnapshot } from './derive.js';
 import { parseExposition } from './exposition.js';
 import { pointsWithIncreases, type PreviousPage, type SeriesPoint } from './increase.js';
 import { isCounterLike } from './names.js';
-import { redactUrl, type Target } from './targets.js';
+import { redactUrl, redactUrlSecrets, type Target } from './targets.js';
 
 /**
  * One scrape round over every target, in parallel: fetch, parse, per-series increases since the
@@ -27,7 +27,10 @@ export const STALE_INTERVALS = 3;
 export const fetchPageOverHttp: FetchPage = async (url, timeoutMs) => {
   let res: Response;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'text/plain;version=0.0.4' } });
+    const { href, authorization } = basicAuthOf(url);
+    const headers: Record<string, string> = { accept: 'text/plain;version=0.0.4' };
+    if (authorization) headers.authorization = authorization;
+    res = await fetch(href, { signal: AbortSignal.timeout(timeoutMs), headers });
   } catch (err) {
     const e = err as Error;
     // undici says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, …) is in its cause.
@@ -59,6 +62,19 @@ export const fetchPageOverHttp: FetchPage = async (url, timeoutMs) => {
   }
   return Buffer.concat(chunks).toString('utf8');
 };
+
+/**
+ * fetch refuses URLs with user info (and would print them in its error): a target written as
+ * `http://user:pass@host/metrics` is fetched without them, with HTTP Basic credentials instead.
+ */
+function basicAuthOf(raw: string): { href: string; authorization?: string } {
+  const u = new URL(raw);
+  if (!u.username && !u.password) return { href: u.href };
+  const credentials = `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`;
+  u.username = '';
+  u.password = '';
+  return { href: u.href, authorization: `Basic ${Buffer.from(credentials).toString('base64')}` };
+}
 
 interface TargetState {
   readonly target: Target;
@@ -166,7 +182,8 @@ export class Collector {
       if (page.skippedLines > 0) this.opts.metrics?.skippedLines.inc({ target: label }, page.skippedLines);
       return { state, ok: true, windowS, durationMs: at - started, byVariant };
     } catch (err) {
-      state.lastError = err instanceof ScrapeError ? err.message : `scrape failed: ${(err as Error).message}`;
+      const message = err instanceof ScrapeError ? err.message : `scrape failed: ${(err as Error).message}`;
+      state.lastError = redactUrlSecrets(message, state.target.url);
       state.lastDuration = now() - started;
       this.opts.metrics?.scrapes.inc({ target: label, result: 'error' });
       return { state, ok: false, windowS: 0, durationMs: state.lastDuration, byVariant: new Map() };

@@ -3,6 +3,7 @@ import {
   STATUS_CLASSES,
   TOKEN_DIRECTIONS,
   type BuildInfo,
+  type LimiterStats,
   type QuotaState,
   type QuotaWindow,
   type Quantiles,
@@ -144,6 +145,20 @@ export function quantilesOf(key: HistogramKey, cumulative: readonly number[], sc
 
 export const observationsOf = (cumulative: readonly number[]) => cumulative[cumulative.length - 1] ?? 0;
 
+/** Token increases by model, then direction; models without tokens in the window are left out. */
+function tokensByModelOf(points: readonly SeriesPoint[]): Record<string, Record<TokenDirection, number>> {
+  const out: Record<string, Record<TokenDirection, number>> = {};
+  for (const p of points) {
+    if (p.increase === null || !(p.increase > 0)) continue;
+    const model = p.labels.model ?? '';
+    const d = p.labels.direction as TokenDirection;
+    if (!TOKEN_DIRECTIONS.includes(d)) continue;
+    const m = (out[model] ??= byDirection({}));
+    m[d] += p.increase;
+  }
+  return out;
+}
+
 const QUOTA_PREFERENCE = ['credit_limit', 'tokens_limit'];
 
 export function quotaFrom(index: PointIndex, windowS: number): QuotaState | null {
@@ -186,6 +201,44 @@ function buildFrom(index: PointIndex): BuildInfo | null {
 
 const ratio = (num: number, den: number) => (den > 0 ? num / den : null);
 
+/**
+ * Which limit binds when replicas disagree: the one binding the most of them, and on a tie the
+ * one further from the proxy's own choice (the upstream refusing outranks quota pacing, which
+ * outranks the adaptive limits, which outrank none).
+ */
+export const BINDING_PRECEDENCE = ['upstream', 'quota_pacing', 'concurrency', 'learned_rate', 'none'] as const;
+
+export function bindingOf(replicas: Record<string, number>): string | null {
+  const rank = (limit: string) => {
+    const i = (BINDING_PRECEDENCE as readonly string[]).indexOf(limit);
+    return i === -1 ? BINDING_PRECEDENCE.length : i;
+  };
+  let best: string | null = null;
+  for (const [limit, n] of Object.entries(replicas)) {
+    if (!(n > 0)) continue;
+    const current = best === null ? 0 : replicas[best]!;
+    if (best === null || n > current || (n === current && (rank(limit) < rank(best) || (rank(limit) === rank(best) && limit < best)))) best = limit;
+  }
+  return best;
+}
+
+/** The limiter's binding limit and headroom, from the gauges of every replica of one variant. */
+function bindingFrom(index: PointIndex): Pick<LimiterStats, 'binding' | 'binding_replicas' | 'ceiling_headroom_ratio'> {
+  const gauge = index.get(METRIC.zai_proxy_limiter_binding);
+  const replicas = nonZero(valueBy(gauge, 'limit'));
+  const rate = index.get(METRIC.zai_proxy_rate_limit_requests_per_second);
+  const ceiling = gaugeMean(index.get(METRIC.zai_proxy_rate_limit_ceiling));
+  // Each replica sets exactly one limit to 1, so the gauge counts the replicas even where the
+  // rate arrives already summed (a Prometheus source); without it, one rate point per replica.
+  const counted = Object.values(replicas).reduce((a, b) => a + b, 0);
+  const perReplicaRate = rate.length === 0 ? null : sumValues(rate) / (counted > 0 ? counted : rate.length);
+  return {
+    binding: gauge.length === 0 ? null : bindingOf(replicas),
+    binding_replicas: replicas,
+    ceiling_headroom_ratio: perReplicaRate !== null && ceiling !== null && ceiling > 0 ? 1 - perReplicaRate / ceiling : null,
+  };
+}
+
 export function deriveSnapshot(input: DeriveInput): DerivedSnapshot {
   const { ts, variant, scrape } = input;
   const w = input.windowS > 0 ? input.windowS : 0;
@@ -218,6 +271,14 @@ export function deriveSnapshot(input: DeriveInput): DerivedSnapshot {
   const costTotal = TOKEN_DIRECTIONS.reduce((a, d) => a + costWindow[d], 0);
   const costByModel = nonZero(increaseBy(cost, 'model'));
 
+  const tokensByModel = tokensByModelOf(tokens);
+  const countedByModel = nonZero(
+    increaseBy(
+      index.get(`${METRIC.zai_proxy_token_rate}_count`).filter((p) => p.labels.direction === 'input'),
+      'model',
+    ),
+  );
+
   const tputIn = quantilesOf('tput_in', histograms.tput_in, 1);
   const tputOut = quantilesOf('tput_out', histograms.tput_out, 1);
   const rejections = increaseBy(index.get(METRIC.zai_proxy_rate_limit_rejections_total), 'reason');
@@ -244,6 +305,7 @@ export function deriveSnapshot(input: DeriveInput): DerivedSnapshot {
     latency_ms: quantilesOf('latency', histograms.latency, 1000),
     ttfb_ms: quantilesOf('ttfb', histograms.ttfb, 1000),
     overhead_ms: quantilesOf('overhead', histograms.overhead, 1000),
+    buckets: { latency: histograms.latency, ttfb: histograms.ttfb },
     tokens: {
       rate: tokenRate,
       window: tokenWindow,
@@ -252,6 +314,8 @@ export function deriveSnapshot(input: DeriveInput): DerivedSnapshot {
       throughput_output: { p90: tputOut.p90, p99: tputOut.p99 },
       throughput_input: { p90: tputIn.p90, p99: tputIn.p99 },
       usage_source_rate: perSecond(increaseBy(index.get(METRIC.zai_proxy_usage_source_total), 'source'), w),
+      window_by_model: tokensByModel,
+      counted_by_model: countedByModel,
     },
     cost_usd: {
       window: costTotal,
@@ -273,6 +337,7 @@ export function deriveSnapshot(input: DeriveInput): DerivedSnapshot {
       rejection_rate: rate(sumOf(rejections)),
       rejections_by_reason: perSecond(rejections, w),
       adjustments_window: increaseBy(index.get(METRIC.zai_proxy_rate_limit_adjustments_total), 'direction'),
+      ...bindingFrom(index),
     },
     errors: {
       upstream_rate: rate(sumOf(upstream)),

@@ -27,6 +27,28 @@ export function parseTargets(items: readonly string[]): Target[] {
   });
 }
 
+/**
+ * Scrubs a message (an error from fetch, say) of everything secret in a target URL: the URL
+ * itself becomes its redacted form, and its password, user info and query values are masked
+ * wherever else they appear.
+ */
+export function redactUrlSecrets(message: string, raw: string): string {
+  let out = message;
+  const secrets: string[] = [];
+  try {
+    const u = new URL(raw);
+    out = out.split(u.href).join(redactUrl(u.href));
+    if (u.username || u.password) secrets.push(`${u.username}:${u.password}`, decodeURIComponent(u.password), u.password);
+    for (const value of u.searchParams.values()) secrets.push(value, encodeURIComponent(value));
+    if (u.search) secrets.push(u.search);
+  } catch {
+    // not a URL: nothing more to find
+  }
+  out = out.split(raw).join(redactUrl(raw));
+  for (const s of secrets.filter((x) => x.length >= 2).sort((a, b) => b.length - a.length)) out = out.split(s).join('***');
+  return out;
+}
+
 /** A URL for display: user info and query (which may carry tokens) removed. */
 export function redactUrl(raw: string): string {
   try {

@@ -4,7 +4,7 @@ import { deriveSnapshot, type DerivedSnapshot } from '../collector/derive.js';
 import type { SeriesPoint } from '../collector/increase.js';
 import { parseValue } from '../collector/exposition.js';
 import { METRIC } from '../collector/names.js';
-import { redactUrl } from '../collector/targets.js';
+import { redactUrl, redactUrlSecrets } from '../collector/targets.js';
 import type { Resolution, StatusEvent, StoreStatus, TargetStatus, VariantSnapshot } from '../model.js';
 import type { DashboardMetrics } from '../self-metrics.js';
 import type { SnapshotSource } from '../source.js';
@@ -192,7 +192,7 @@ export class PrometheusSource implements SnapshotSource {
       snapshots = this.derive(grid, windowS, true);
       this.last = snapshots.map((s) => s.snapshot);
     } catch (err) {
-      this.lastError = (err as Error).message;
+      this.lastError = redactUrlSecrets((err as Error).message, this.opts.baseUrl);
       this.lastDuration = this.opts.now() - this.lastScrape;
     }
     return { snapshots, statusEvents: this.staleness() };

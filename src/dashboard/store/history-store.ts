@@ -5,6 +5,7 @@ import type { DerivedSnapshot, HistogramDeltas } from '../collector/derive.js';
 import { RESOLUTIONS, type Resolution, type StoreStatus, type VariantSnapshot } from '../model.js';
 import { decodeBlock, encodeBlock, type BlockRow } from './block-codec.js';
 import { mergeSnapshots } from './rollup.js';
+import { ConfigError } from '../../config/fields.js';
 
 /**
  * History in SQLite (WAL): raw 5s snapshots, 1m and 1h rollups, each tier with its own
@@ -100,8 +101,27 @@ export class HistoryStore {
     this.blockRangeVariant = each((r) => this.db.prepare(`SELECT ts, variant, n, data FROM ${BLOCKS[r]} WHERE ts > ? AND ts <= ? AND last_ts >= ? AND variant = ?`));
   }
 
+  /**
+   * Opens (or creates) the history file. A file that is not a readable SQLite database stops
+   * the dashboard with one line that says what to do; the file is never deleted or rewritten,
+   * since it may be all the history there is.
+   */
   static open(path: string, opts: HistoryStoreOptions): HistoryStore {
-    return new HistoryStore(path, opts);
+    try {
+      return new HistoryStore(path, opts);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+        throw new ConfigError(
+          `DB_PATH ${path} is not a readable SQLite database (${code}); nothing was changed in it. Move it aside (mv ${path} ${path}.corrupt) to start a new history, or point DB_PATH at another file`,
+        );
+      }
+      // Its folder cannot be made or written (a file in the way, a read-only mount, no permission).
+      if (typeof code === 'string' && ['EACCES', 'EPERM', 'EEXIST', 'ENOTDIR', 'EROFS', 'SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_PERM'].includes(code)) {
+        throw new ConfigError(`DB_PATH ${path} cannot be opened for writing (${code}); point DB_PATH at a file in a writable folder, or :memory: for no history on disk`);
+      }
+      throw err;
+    }
   }
 
   /** Writes one round of snapshots atomically. */

@@ -1,6 +1,7 @@
 import {
   DAY_S,
   HISTOGRAM_KEYS,
+  bindingOf,
   observationsOf,
   perDay,
   quantilesOf,
@@ -46,6 +47,23 @@ const lastNonNull = <T>(xs: readonly (T | null)[]): T | null => {
   return null;
 };
 
+/**
+ * The binding limit over a bucket: replicas per limit averaged over the points that carry the
+ * gauge (a limit absent from a point bound none of its replicas), the binding limit the one
+ * with the highest mean, the headroom a mean. Points from before the fields existed add nothing.
+ */
+function mergeBinding(snaps: readonly VariantSnapshot[]): Pick<VariantSnapshot['limiter'], 'binding' | 'binding_replicas' | 'ceiling_headroom_ratio'> {
+  const carrying = snaps.filter((s) => s.limiter.binding_replicas !== undefined);
+  const replicas: Record<string, number> = {};
+  for (const s of carrying) for (const [limit, n] of Object.entries(s.limiter.binding_replicas!)) replicas[limit] = (replicas[limit] ?? 0) + n / carrying.length;
+  const reported = snaps.some((s) => s.limiter.binding !== undefined && s.limiter.binding !== null);
+  return {
+    binding: reported ? bindingOf(replicas) : null,
+    binding_replicas: replicas,
+    ceiling_headroom_ratio: meanOrNull(snaps.map((s) => s.limiter.ceiling_headroom_ratio ?? null)),
+  };
+}
+
 export function mergeSnapshots(rows: readonly Row[], ts: number): Row {
   if (rows.length === 0) throw new RangeError('mergeSnapshots needs at least one row');
   const snaps = rows.map((r) => r.snapshot);
@@ -77,6 +95,12 @@ export function mergeSnapshots(rows: readonly Row[], ts: number): Row {
   const costByModel = mergeCounts(snaps.map((s) => s.cost_usd.window_by_model ?? {}));
   const tputIn = quantilesOf('tput_in', histograms.tput_in, 1);
   const tputOut = quantilesOf('tput_out', histograms.tput_out, 1);
+  const tokensByModel: Record<string, Record<TokenDirection, number>> = {};
+  for (const s of snaps) {
+    for (const [model, dirs] of Object.entries(s.tokens.window_by_model ?? {})) {
+      tokensByModel[model] = mergeCounts([tokensByModel[model] ?? {}, dirs]) as Record<TokenDirection, number>;
+    }
+  }
 
   const snapshot: VariantSnapshot = {
     ts,
@@ -95,6 +119,7 @@ export function mergeSnapshots(rows: readonly Row[], ts: number): Row {
     latency_ms: quantilesOf('latency', histograms.latency, 1000),
     ttfb_ms: quantilesOf('ttfb', histograms.ttfb, 1000),
     overhead_ms: quantilesOf('overhead', histograms.overhead, 1000),
+    buckets: { latency: histograms.latency, ttfb: histograms.ttfb },
     tokens: {
       rate: rates((s) => s.tokens.rate) as Record<TokenDirection, number>,
       window: tokenWindow,
@@ -103,6 +128,8 @@ export function mergeSnapshots(rows: readonly Row[], ts: number): Row {
       throughput_output: { p90: tputOut.p90, p99: tputOut.p99 },
       throughput_input: { p90: tputIn.p90, p99: tputIn.p99 },
       usage_source_rate: rates((s) => s.tokens.usage_source_rate),
+      window_by_model: tokensByModel,
+      counted_by_model: mergeCounts(snaps.map((s) => s.tokens.counted_by_model ?? {})),
     },
     cost_usd: {
       window: costTotal,
@@ -123,6 +150,7 @@ export function mergeSnapshots(rows: readonly Row[], ts: number): Row {
       rejection_rate: rate((s) => s.limiter.rejection_rate),
       rejections_by_reason: rates((s) => s.limiter.rejections_by_reason),
       adjustments_window: mergeCounts(snaps.map((s) => s.limiter.adjustments_window)),
+      ...mergeBinding(snaps),
     },
     errors: {
       upstream_rate: rate((s) => s.errors.upstream_rate),

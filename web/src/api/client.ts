@@ -1,4 +1,4 @@
-import type { ConfigResponse, ErrorResponse, MetricsResponse, StatusResponse } from '../../../src/dashboard/model.js';
+import type { CanaryResponse, ConfigResponse, ErrorResponse, MetricsResponse, StatusResponse } from '../../../src/dashboard/model.js';
 import type { RangeKey } from '../data/dataset.js';
 
 /** Why a request to the dashboard API failed, in words an operator can act on. */
@@ -40,6 +40,8 @@ export interface Api {
   metrics(range: RangeKey, signal?: AbortSignal): Promise<MetricsResponse>;
   status(signal?: AbortSignal): Promise<StatusResponse>;
   config(signal?: AbortSignal): Promise<ConfigResponse>;
+  /** canary-report's verdict for one pair of variants, over the dashboard's source. */
+  canary(stable: string, canary: string, signal?: AbortSignal): Promise<CanaryResponse>;
   eventsUrl(): string;
 }
 
@@ -50,6 +52,7 @@ export function createApi(fetcher: Fetcher, base = ''): Api {
     metrics: (range, signal) => getJson(fetcher, base, `/api/metrics?range=${range}&resolution=auto`, signal),
     status: (signal) => getJson(fetcher, base, '/api/status', signal),
     config: (signal) => getJson(fetcher, base, '/api/config', signal),
+    canary: (stable, canary, signal) => getJson(fetcher, base, `/api/canary?stable=${encodeURIComponent(stable)}&canary=${encodeURIComponent(canary)}`, signal),
     eventsUrl: () => `${base}/api/events`,
   };
 }

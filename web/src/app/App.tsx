@@ -1,10 +1,11 @@
 /** @jsxRuntime automatic */
 import { useEffect, useMemo, useState } from 'react';
-import type { VariantSnapshot } from '../../../src/dashboard/model.js';
+import type { StatusResponse, VariantSnapshot } from '../../../src/dashboard/model.js';
 import type { Api } from '../api/client.js';
-import { RANGES, type RangeKey, sortVariants } from '../data/dataset.js';
+import { RANGES, type RangeKey, defaultRange, sortVariants } from '../data/dataset.js';
 import type { EventSourceLike } from '../live/feed.js';
 import { BuildPanel } from '../panels/BuildPanel.js';
+import { CanaryPanel } from '../panels/CanaryPanel.js';
 import { CostPanel } from '../panels/CostPanel.js';
 import { LatencyPanel } from '../panels/LatencyPanel.js';
 import { LimitsPanel } from '../panels/LimitsPanel.js';
@@ -15,19 +16,30 @@ import { buildView } from '../panels/view.js';
 import { type Theme, paletteFor } from '../theme/palette.js';
 import { PanelBoundary } from './PanelBoundary.js';
 import { ConnectionPill, VariantStrip } from './StatusBar.js';
+import { useCanary } from './useCanary.js';
 import { useDashboard } from './useDashboard.js';
+import { isDown } from './targets.js';
 
 export const COMPARE = 'compare';
 
 export interface AppProps {
   api: Api;
   openEventSource: (url: string) => EventSourceLike;
-  initialRange: RangeKey;
+  /** null: pick from the stored history (defaultRange) when the status arrives. */
+  initialRange: RangeKey | null;
   /** A variant name, `compare`, or null to choose once variants are known. */
   initialVariant: string | null;
   theme: Theme;
   onTheme(theme: Theme): void;
-  onSelection(range: RangeKey, variant: string | null): void;
+  /** range null: not picked by anyone, so not worth keeping in the link. */
+  onSelection(range: RangeKey | null, variant: string | null): void;
+}
+
+/** The oldest point the dashboard stores; undefined when its history is Prometheus's. */
+export function oldestStored(status: StatusResponse): number | null | undefined {
+  if (!status.store) return undefined;
+  const all = Object.values(status.store.oldest_ms).filter((t): t is number => t !== null);
+  return all.length > 0 ? Math.min(...all) : null;
 }
 
 /** Which variants to draw for a selection: the chosen one, or the first two overlaid. */
@@ -38,13 +50,33 @@ export function variantsFor(selection: string | null, known: readonly string[]):
   return known.length > 1 ? known.slice(0, 2) : [known[0]];
 }
 
+/** The pair the verdict judges: the compare pair, the first (stable, production) as the baseline. */
+export function canaryPair(known: readonly string[]): { stable: string; canary: string } | null {
+  return known.length >= 2 ? { stable: known[0], canary: known[1] } : null;
+}
+
 export function App(props: AppProps) {
-  const [range, setRange] = useState<RangeKey>(props.initialRange);
+  const [range, setRangeState] = useState<RangeKey>(props.initialRange ?? '1h');
+  // Until someone picks a range (the link or a click), the first status decides it.
+  const [rangeChosen, setRangeChosen] = useState(props.initialRange !== null);
+  // Only a range someone picked goes into the link: a default follows the history on reload.
+  const [rangeAsked, setRangeAsked] = useState(props.initialRange !== null);
+  const setRange = (r: RangeKey) => {
+    setRangeChosen(true);
+    setRangeAsked(true);
+    setRangeState(r);
+  };
   const [selection, setSelection] = useState<string | null>(props.initialVariant);
   const d = useDashboard(props.api, range, props.openEventSource);
 
+  useEffect(() => {
+    if (rangeChosen || !d.status) return;
+    setRangeChosen(true);
+    setRangeState(defaultRange(oldestStored(d.status), d.status.now_ms));
+  }, [rangeChosen, d.status]);
+
   const { onSelection } = props;
-  useEffect(() => onSelection(range, selection), [range, selection, onSelection]);
+  useEffect(() => onSelection(rangeAsked ? range : null, selection), [range, rangeAsked, selection, onSelection]);
 
   const known = useMemo(() => {
     const names = new Set<string>([...d.dataset.byVariant.keys(), ...d.latest.keys()]);
@@ -54,6 +86,8 @@ export function App(props: AppProps) {
   const shown = variantsFor(selection, known);
   const effectiveSelection = shown.length > 1 ? COMPARE : (shown[0] ?? null);
   const palette = paletteFor(props.theme);
+  const pair = canaryPair(known);
+  const canary = useCanary(props.api, pair, d.paused);
 
   const latestMerged = useMemo(() => {
     const m = new Map<string, VariantSnapshot>(d.latest);
@@ -85,7 +119,7 @@ export function App(props: AppProps) {
       <header className="topbar">
         <div className="brand">
           <h1>zai-proxy</h1>
-          <ConnectionPill state={d.connection} paused={d.paused} held={d.held} onRetry={d.retryNow} />
+          <ConnectionPill state={d.connection} paused={d.paused} held={d.held} onRetry={d.retryNow} targets={d.status?.targets} />
         </div>
         <nav className="controls" aria-label="Dashboard controls">
           <fieldset className="segmented" aria-label="Variant">
@@ -140,6 +174,11 @@ export function App(props: AppProps) {
       <Notices d={d} hasData={hasData} />
       {hasData ? (
         <main className="grid" aria-busy={d.history.kind === 'loading'} data-range={d.dataset.range} data-history={d.history.kind}>
+          {canary ? (
+            <PanelBoundary name="Canary verdict">
+              <CanaryPanel state={canary} />
+            </PanelBoundary>
+          ) : null}
           <PanelBoundary name="Tokens">
             <TokensPanel view={view} />
           </PanelBoundary>
@@ -187,7 +226,7 @@ function Notices({ d, hasData }: { d: ReturnType<typeof useDashboard>; hasData: 
   if (d.statusError && d.connection.kind !== 'open') {
     notes.push({ key: 'status', tone: 'error', text: `Dashboard API unreachable (${d.statusError}). Start it with \`zai-proxy dashboard\` or check the address.` });
   }
-  const down = d.status?.targets.filter((t) => !t.up) ?? [];
+  const down = d.status?.targets.filter(isDown) ?? [];
   for (const t of down) {
     notes.push({
       key: `t:${t.url}`,

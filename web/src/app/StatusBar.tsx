@@ -4,11 +4,32 @@ import { formatRelativeTime } from '../format/format.js';
 import { isStale } from '../format/thresholds.js';
 import { type ConnectionState, secondsUntilRetry } from '../live/connection.js';
 import { useNow } from './clock.js';
+import { type TargetLike, isDown } from './targets.js';
 
-export function ConnectionPill(props: { state: ConnectionState; paused: boolean; held: number; onRetry(): void }) {
+/**
+ * The page's own connection, and whether what it shows is live: a connected page whose targets
+ * all fail to answer is not "Live" (it would say so in green over numbers that stopped).
+ */
+export function ConnectionPill(props: { state: ConnectionState; paused: boolean; held: number; onRetry(): void; targets?: readonly TargetLike[] }) {
   const now = useNow(250);
   const { state } = props;
+  const total = props.targets?.length ?? 0;
+  const down = props.targets?.filter(isDown).length ?? 0;
+  if (state.kind === 'open' && !props.paused && total > 0 && down === total) {
+    return (
+      <span className="pill pill-down" data-connection="no-targets" role="status" title="The dashboard answers, but none of its scrape targets does: the numbers below stopped at the last successful scrape.">
+        <span aria-hidden="true">{'\u2716'}</span> No target reachable
+      </span>
+    );
+  }
   if (state.kind === 'open') {
+    if (!props.paused && down > 0) {
+      return (
+        <span className="pill pill-paused" data-connection="live" data-targets-down={down} role="status" title="Some scrape targets do not answer; their variants show a stale badge.">
+          <span className="pulse" aria-hidden="true" /> Live · {down} of {total} targets down
+        </span>
+      );
+    }
     return props.paused ? (
       <span className="pill pill-paused" data-connection="paused" role="status">
         <span aria-hidden="true">{'\u275A\u275A'}</span> Paused{props.held > 0 ? ` \u00B7 ${props.held} update${props.held === 1 ? '' : 's'} held` : ''}

@@ -4,7 +4,7 @@ import { useEffect, useMemo, useRef } from 'react';
 import uPlot from 'uplot';
 import { formatCompact, formatDateTime } from '../format/format.js';
 import { AXIS_FONT, AXIS_GAP, AXIS_TICK_SIZE, timeAxisIncrs, timeAxisSpace, timeTickLabels, yAxisSize } from './axes.js';
-import { type PlotData, isEmptyPlot, lastValue } from '../data/series.js';
+import { type PlotData, isEmptyPlot, legendValues } from '../data/series.js';
 import { type Palette, seriesColor } from '../theme/palette.js';
 
 export interface TimeChartProps {
@@ -17,6 +17,8 @@ export interface TimeChartProps {
   readonly overlaid: boolean;
   readonly variants: readonly string[];
   readonly height?: number;
+  /** One line under the title saying what the chart measures, when its title cannot. */
+  readonly note?: string;
   /** Said instead of an empty plot. */
   readonly emptyText: string;
   /** Fix the y axis at 0..1 (ratios) instead of auto-ranging. */
@@ -33,7 +35,7 @@ const DASH_LIMIT = [2, 3];
 /**
  * A thin wrapper over uPlot: one canvas per chart, created when the set of series or the theme
  * changes and fed with setData otherwise, so a live update redraws without rebuilding. The legend
- * is ordinary HTML with each series' newest value as text, so it reads without hovering, is
+ * is ordinary HTML with each series' newest value and its peak in the range as text, so it reads without hovering, is
  * rendered on the server in tests, and names the variant instead of relying on colour.
  */
 export function TimeChart(props: TimeChartProps) {
@@ -152,6 +154,11 @@ export function TimeChart(props: TimeChartProps) {
   return (
     <figure className="chart" aria-label={props.title}>
       <figcaption className="chart-title">{props.title}</figcaption>
+      {props.note ? (
+        <p className="chart-note" data-chart-note="">
+          {props.note}
+        </p>
+      ) : null}
       {empty ? (
         <div className="chart-empty" style={{ height }} role="note">
           {props.emptyText}
@@ -161,14 +168,28 @@ export function TimeChart(props: TimeChartProps) {
       )}
       <div className="chart-readout" ref={readout} aria-hidden="true" />
       <ul className="legend">
-        {data.series.map((s, i) => (
-          <li key={s.key} data-series-key={s.key}>
-            <svg width="18" height="8" aria-hidden="true">
-              <line x1="0" y1="4" x2="18" y2="4" stroke={styles[i].color} strokeWidth="2.5" strokeDasharray={styles[i].dash?.join(' ')} />
-            </svg>
-            <span className="legend-label">{s.label}</span> <span className="legend-value">{format(lastValue(s.values))}</span>
-          </li>
-        ))}
+        {data.series.map((s, i) => {
+          const { last, max } = legendValues(s.values);
+          const lastText = format(last);
+          const maxText = format(max);
+          return (
+            <li key={s.key} data-series-key={s.key}>
+              <svg width="18" height="8" aria-hidden="true">
+                <line x1="0" y1="4" x2="18" y2="4" stroke={styles[i].color} strokeWidth="2.5" strokeDasharray={styles[i].dash?.join(' ')} />
+              </svg>
+              <span className="legend-label">{s.label}</span>{' '}
+              <span className="legend-value" title="newest value">
+                now {lastText}
+              </span>
+              {max !== null && maxText !== lastText ? (
+                <span className="legend-peak" data-legend-peak={maxText} title="largest value in the range shown">
+                  {' '}
+                  · peak {maxText}
+                </span>
+              ) : null}
+            </li>
+          );
+        })}
       </ul>
     </figure>
   );

@@ -10,6 +10,24 @@ export function rangeMs(range: RangeKey): number {
   return Number(range.slice(0, -1)) * UNIT_MS[unit];
 }
 
+/** The longest range the page opens with unasked: longer ones are a click away, and cost more to fetch. */
+export const DEFAULT_RANGE_CAP: RangeKey = '24h';
+
+/**
+ * The range a page opens with when the link names none: the shortest one that holds the history
+ * there is (a new installation's two minutes fill 5m instead of a few pixels of 1h), at most
+ * DEFAULT_RANGE_CAP. `oldestMs` null means nothing stored yet; undefined means the dashboard
+ * cannot tell (its history lives in Prometheus), and then 1h.
+ */
+export function defaultRange(oldestMs: number | null | undefined, nowMs: number): RangeKey {
+  if (oldestMs === undefined) return '1h';
+  if (oldestMs === null) return '5m';
+  const span = Math.max(0, nowMs - oldestMs);
+  const cap = RANGES.indexOf(DEFAULT_RANGE_CAP);
+  for (const r of RANGES.slice(0, cap + 1)) if (rangeMs(r) >= span) return r;
+  return DEFAULT_RANGE_CAP;
+}
+
 export const isRange = (v: unknown): v is RangeKey => typeof v === 'string' && (RANGES as readonly string[]).includes(v);
 
 /**

@@ -79,6 +79,16 @@ export function lastValue(values: readonly (number | null)[]): number | null {
   return null;
 }
 
+/**
+ * The newest value and the largest one in the range, for the legend: the newest alone reads
+ * "0.00/s" under a chart whose spikes are plain to see.
+ */
+export function legendValues(values: readonly (number | null)[]): { last: number | null; max: number | null } {
+  let max: number | null = null;
+  for (const v of values) if (v !== null && !Number.isNaN(v) && (max === null || v > max)) max = v;
+  return { last: lastValue(values), max };
+}
+
 /** True when a chart has nothing to draw, so the panel can say so instead of showing a flat line. */
 export function isEmptyPlot(data: PlotData): boolean {
   return data.x.length === 0 || data.series.every((s) => s.values.every((v) => v === null));

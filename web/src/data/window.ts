@@ -87,3 +87,17 @@ export function costByModel(totals: readonly (WindowTotals | null)[], top = 6): 
 
 /** Output over input tokens in the range. */
 export const outputInputRatio = (t: WindowTotals): number | null => ratio(t.tokens.output, t.tokens.input);
+
+/**
+ * How long, in seconds, the admission queue has been non-empty without a break, up to the
+ * newest point (0 when it is empty now). Two points further apart than three of their
+ * intervals (a target that was down) break the run: nothing is known about the gap.
+ */
+export function queuedForS(points: readonly VariantSnapshot[], stepMs = 0): number {
+  const queued = (p: VariantSnapshot) => (p.limiter.queue_depth ?? 0) > 0;
+  let i = points.length - 1;
+  if (i < 0 || !queued(points[i])) return 0;
+  const newest = points[i].ts;
+  while (i > 0 && queued(points[i - 1]) && points[i].ts - points[i - 1].ts <= 3 * Math.max(points[i].window_s * 1000, stepMs, 5_000)) i -= 1;
+  return (newest - points[i].ts) / 1000;
+}

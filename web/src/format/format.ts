@@ -122,11 +122,24 @@ export function formatCountdown(ms: Maybe): string {
   return `${mins}m`;
 }
 
-/** Signed relative difference for the compare readout: "+12%", "−3.4%", "0%"; "-" when undefined. */
+/** Ratio from which the compare readout says ×N (÷N below its inverse) instead of a percentage. */
+export const DELTA_FACTOR_FROM = 2;
+
+/**
+ * Signed relative difference for the compare readout: "+12%", "−3.4%", "0%"; "-" when undefined.
+ * From twice the reference up it is a factor, "×2.5" or "×1,636", because "+163536%" reads as
+ * noise, and from half down a divisor, "÷200", because "−100%" reads as zero; across zero (one side negative) a percentage means nothing and it says "n/a".
+ */
 export function formatDelta(a: Maybe, b: Maybe): string {
   if (missing(a) || missing(b)) return DASH;
   if (a === 0 && b === 0) return '0%';
   if (a === 0) return 'new';
+  if (Math.sign(a) !== Math.sign(b) && b !== 0) return 'n/a';
+  const ratio = b / a;
+  const factor = (r: number) => (r >= 10 ? Math.round(r).toLocaleString('en-US') : r.toFixed(1));
+  if (ratio >= DELTA_FACTOR_FROM) return `\u00D7${factor(ratio)}`;
+  // The same the other way: 1 s against 5 ms is "÷200", where a percentage rounds to "−100%".
+  if (ratio > 0 && ratio <= 1 / DELTA_FACTOR_FROM) return `\u00F7${factor(1 / ratio)}`;
   const pct = ((b - a) / Math.abs(a)) * 100;
   const abs = Math.abs(pct);
   const text = abs >= 10 ? Math.round(abs).toString() : abs.toFixed(1);

@@ -38,7 +38,7 @@ export function levelFor(value: number | null | undefined, steps: Steps): Level 
 }
 
 /**
- * The seed's Grafana thresholds (METRICS.md, "Grafana panels operators already use"): total
+ * The token thresholds of the Grafana dashboard's panels (deploy/grafana/zai-proxy.json): total
  * tokens green < 50k < yellow < 100k < orange; input and output 25k / 50k. They are stated for a
  * one-hour window, so over other windows they are scaled by the window's length, keeping the
  * meaning "spending faster than the seed's hourly budget".
@@ -72,4 +72,19 @@ export const STALE_AFTER_INTERVALS = 3;
 export function isStale(lastTs: number | null, nowMs: number, scrapeIntervalS: number): boolean {
   if (lastTs === null) return true;
   return nowMs - lastTs > STALE_AFTER_INTERVALS * scrapeIntervalS * 1000;
+}
+
+/** Admission wait p95 in ms: clients held 2 s are noticeably slowed, 10 s is a third of the default QUEUE_TIMEOUT. */
+export const ADMISSION_WAIT_P95_STEPS: Steps = { warn: 2_000, high: 10_000, top: 'critical' };
+/**
+ * Seconds the admission queue has stayed non-empty without a break: a queue that fills and
+ * drains within a minute is the limiter smoothing a burst; one that stays for a minute holds
+ * clients back, and for five minutes it is what the ZaiProxyQueueingWhileUpstreamClean alert waits for.
+ */
+export const QUEUE_SUSTAINED_STEPS_S: Steps = { warn: 60, high: 300, top: 'critical' };
+
+/** An empty queue is normal; a non-empty one is judged by how long it has stayed so. */
+export function queueLevel(depth: number | null | undefined, queuedForS: number): Level | null {
+  if (depth === null || depth === undefined || Number.isNaN(depth)) return null;
+  return depth > 0 ? levelFor(queuedForS, QUEUE_SUSTAINED_STEPS_S) : 'ok';
 }

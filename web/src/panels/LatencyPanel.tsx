@@ -3,10 +3,11 @@ import { memo } from 'react';
 import type { VariantSnapshot } from '../../../src/dashboard/model.js';
 import type { SeriesDef } from '../data/series.js';
 import { formatLatency } from '../format/format.js';
+import { QUANTILE_TOP, quantileFormat } from '../format/quantile.js';
 import { OVERHEAD_STEPS, levelFor } from '../format/thresholds.js';
 import { TONE } from '../theme/palette.js';
 import { ViewChart } from './chart.js';
-import { Panel, Stat, Stats } from './ui.js';
+import { BUCKET_NOTE, Panel, Stat, Stats } from './ui.js';
 import type { PanelView } from './view.js';
 
 const LATENCY: SeriesDef[] = [
@@ -20,7 +21,8 @@ const OVERHEAD: SeriesDef[] = [
   { key: 'o99', label: 'p99', tone: TONE.violet, get: (s) => s.overhead_ms.p99 },
 ];
 
-const fmt = (v: number | null) => formatLatency(v);
+const fmt = quantileFormat(formatLatency, QUANTILE_TOP.durationMs);
+const fmtOverhead = quantileFormat(formatLatency, QUANTILE_TOP.overheadMs);
 
 /** The newest point with observations: the latest scrape may have had no finished request. */
 function lastObserved(view: PanelView, v: string, pick: (s: VariantSnapshot) => number | null): number | null {
@@ -38,14 +40,15 @@ export const LatencyPanel = memo(function LatencyPanel({ view }: { view: PanelVi
       id={id}
       label={label}
       lowerIsBetter
+      bucketed
       values={view.variants.map((v) => {
         const raw = lastObserved(view, v, pick);
-        return { variant: v, raw, text: fmt(raw), level: overhead ? levelFor(raw, OVERHEAD_STEPS) : null };
+        return { variant: v, raw, text: (overhead ? fmtOverhead : fmt)(raw), level: overhead ? levelFor(raw, OVERHEAD_STEPS) : null };
       })}
     />
   );
   return (
-    <Panel id="latency" title="Latency" subtitle="recent, per request">
+    <Panel id="latency" title="Latency" subtitle={<span title={BUCKET_NOTE} data-latency-note="">recent, per request; quantiles estimated from histogram buckets</span>}>
       <Stats>
         {stat('p50', 'lat-p50', (s) => s.latency_ms.p50)}
         {stat('p95', 'lat-p95', (s) => s.latency_ms.p95)}
@@ -55,7 +58,7 @@ export const LatencyPanel = memo(function LatencyPanel({ view }: { view: PanelVi
       </Stats>
       <div className="charts">
         <ViewChart view={view} title="Request duration and time to first byte" defs={LATENCY} format={fmt} axisFormat={fmt} emptyText="No finished requests in this range." />
-        <ViewChart view={view} title="Proxy overhead (budget 0.25 ms at p50)" defs={OVERHEAD} format={fmt} axisFormat={fmt} emptyText="No finished requests in this range." />
+        <ViewChart view={view} title="Proxy overhead (budget 0.25 ms at p50)" defs={OVERHEAD} format={fmtOverhead} axisFormat={fmt} emptyText="No finished requests in this range." />
       </div>
     </Panel>
   );

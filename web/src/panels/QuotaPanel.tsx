@@ -14,6 +14,16 @@ const WINDOW_LABELS: Record<string, string> = { five_hour: '5-hour', weekly: 'We
 const WINDOW_ORDER = ['five_hour', 'weekly', 'monthly', 'unknown'];
 const windowLabel = (w: string) => WINDOW_LABELS[w] ?? w.replace(/_/g, ' ');
 
+/** What a quota entry counts, in words: Z.AI's entry type alone ("credit limit") explained nothing. */
+const LIMIT_TYPES: Record<string, string> = { credit_limit: 'credits', tokens_limit: 'tokens', time_limit: 'time' };
+export function limitTypeLabel(type: string): string {
+  const unit = LIMIT_TYPES[type];
+  return unit ? `counted in ${unit}` : type.replace(/_/g, ' ');
+}
+export function limitTypeHint(type: string): string {
+  return `Z.AI reports this window as a ${type.toUpperCase()} entry of the Coding Plan. The share used and the reset time are Z.AI's own figures from its quota endpoint; the proxy only relays them.`;
+}
+
 /** The newest snapshot of a variant that carries quota telemetry (the poller runs slower than scrapes). */
 function latestQuota(view: PanelView, v: string): VariantSnapshot | null {
   const now = view.latest.get(v);
@@ -35,7 +45,9 @@ function WindowRow({ variant, name, w, nowMs }: { variant: string; name: string;
       <span className="quota-reset" title="Time until the provider resets this window">
         {w.reset_ms === null ? 'no reset advertised' : `resets in ${formatCountdown(w.reset_ms - nowMs)}`}
       </span>
-      <span className="quota-type">{w.limit_type.replace(/_/g, ' ')}</span>
+      <span className="quota-type" data-quota-type={w.limit_type} title={limitTypeHint(w.limit_type)}>
+        {limitTypeLabel(w.limit_type)}
+      </span>
     </div>
   );
 }

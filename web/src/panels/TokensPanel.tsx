@@ -3,6 +3,7 @@ import { memo } from 'react';
 import type { SeriesDef } from '../data/series.js';
 import { outputInputRatio } from '../data/window.js';
 import { formatCount, formatNumber, formatRate } from '../format/format.js';
+import { QUANTILE_TOP, quantileFormat } from '../format/quantile.js';
 import { tokenLevel } from '../format/thresholds.js';
 import { TONE } from '../theme/palette.js';
 import { ViewChart } from './chart.js';
@@ -31,6 +32,8 @@ const THROUGHPUT: SeriesDef[] = [
 ];
 
 const tokS = (v: number | null) => (v === null ? '-' : `${formatRate(v)} tok/s`);
+// Quantiles of the tokens-per-second histogram: at its top bound a figure means "this or more".
+const tokSQuantile = quantileFormat(tokS, QUANTILE_TOP.tokensPerSecond);
 
 export const TokensPanel = memo(function TokensPanel({ view }: { view: PanelView }) {
   const per = view.variants.map((v) => ({ v, t: view.totals.get(v) }));
@@ -66,9 +69,10 @@ export const TokensPanel = memo(function TokensPanel({ view }: { view: PanelView
         <ViewChart view={view} title="Token rate by variant" defs={RATE_TOTAL} format={tokS} allVariants emptyText="No tokens counted in this range yet." />
         <ViewChart
           view={view}
-          title="Throughput per request (p90 / p99)"
+          title="Speed within one request, tok/s (p90 / p99)"
+          note="How fast a single client was served: output tokens over the time the answer took after its first byte, prompt (input) tokens over the time to first byte. p90 and p99 across the requests of each point; ≥ marks the histogram's top bound (100k tok/s), past which it cannot tell."
           defs={THROUGHPUT}
-          format={tokS}
+          format={tokSQuantile}
           emptyText="No completed requests with usage in this range."
         />
       </div>

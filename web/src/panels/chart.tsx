@@ -11,6 +11,7 @@ export function ViewChart(props: {
   defs: readonly SeriesDef[];
   format: (v: number | null) => string;
   emptyText: string;
+  note?: string;
   allVariants?: boolean;
   ratioAxis?: boolean;
   height?: number;
@@ -33,6 +34,7 @@ export function ViewChart(props: {
       xRange={xRange}
       axisFormat={props.axisFormat}
       title={props.title}
+      note={props.note}
       data={data}
       format={props.format}
       palette={view.palette}

@@ -26,6 +26,9 @@ export function LevelTag({ level }: { level: Level | null }) {
   );
 }
 
+export const BUCKET_NOTE =
+  'Quantiles are interpolated inside histogram buckets. Two variants whose requests fall in the same bucket show the same figure however they differ inside it.';
+
 export interface StatValue {
   readonly variant: string;
   readonly text: string;
@@ -40,7 +43,15 @@ export interface StatValue {
  * A headline number. With two variants it shows both, and the canary's difference from stable
  * as a signed percentage, so a regression reads without comparing lines by eye.
  */
-export function Stat(props: { label: string; values: readonly StatValue[]; hint?: string; id?: string; lowerIsBetter?: boolean }) {
+export function Stat(props: {
+  label: string;
+  values: readonly StatValue[];
+  hint?: string;
+  id?: string;
+  lowerIsBetter?: boolean;
+  /** A quantile estimated from histogram buckets: equal values say "same bucket", not "0%". */
+  bucketed?: boolean;
+}) {
   const { values } = props;
   const compare = values.length > 1;
   const a = compare ? (values[0].raw ?? null) : null;
@@ -48,8 +59,13 @@ export function Stat(props: { label: string; values: readonly StatValue[]; hint?
   const comparable = a !== null && b !== null && !Number.isNaN(a) && !Number.isNaN(b);
   // Nothing to compare and every value already says why in words ("after a minute of data"): say nothing more.
   const quiet = compare && !comparable && values.every((v) => v.muted);
-  const delta = compare && comparable ? formatDelta(a, b) : null;
-  const direction = comparable ? Math.sign(b - a) : 0;
+  // Two variants whose observations fall in the same histogram bucket get the same interpolated
+  // quantile: the equality is the bucket's resolution, not a measurement.
+  // Shown alike counts as alike: 0.91 ms against 0.94 ms both read "0.9ms".
+  const sameBucket = props.bucketed === true && comparable && (a === b || values[0].text === values[1].text);
+  const delta = compare && comparable && !sameBucket ? formatDelta(a, b) : null;
+  // A difference that rounds to "0%" is neither better nor worse.
+  const direction = comparable && delta !== '0%' ? Math.sign(b - a) : 0;
   const worse = props.lowerIsBetter === undefined ? null : props.lowerIsBetter ? direction > 0 : direction < 0;
   return (
     <div className="stat" data-stat={props.id ?? props.label} title={props.hint}>
@@ -61,7 +77,11 @@ export function Stat(props: { label: string; values: readonly StatValue[]; hint?
           <LevelTag level={v.level ?? null} />
         </div>
       ))}
-      {delta !== null ? (
+      {sameBucket ? (
+        <div className="stat-delta stat-delta-bucket" data-bucket-artefact="" title={BUCKET_NOTE}>
+          = {values[1].variant} vs {values[0].variant}: same histogram bucket, difference unknown
+        </div>
+      ) : delta !== null ? (
         <div className={`stat-delta${worse === true && direction !== 0 ? ' delta-worse' : ''}`} data-delta={delta}>
           <span aria-hidden="true">{direction > 0 ? '\u25B2' : direction < 0 ? '\u25BC' : '='}</span> {values[1].variant} vs {values[0].variant}: {delta}
           {worse === true && direction !== 0 ? ' (worse)' : worse === false && direction !== 0 ? ' (better)' : ''}
