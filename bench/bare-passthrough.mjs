@@ -1,10 +1,11 @@
 // The baseline the proxy is measured against: a bare node:http + undici pass-through with no
-// accounting, metrics or limits. Usage: node bench/bare-passthrough.mjs <port> <upstream origin>
+// accounting, metrics or limits, and a pool large enough that no request waits for a
+// connection. Usage: node bench/bare-passthrough.mjs <port> <upstream origin>
 import { createServer } from 'node:http';
 import { Pool } from 'undici';
 
 const [port, origin] = process.argv.slice(2);
-const pool = new Pool(origin, { connections: 128, pipelining: 1 });
+const pool = new Pool(origin, { connections: 1024, pipelining: 1 });
 
 createServer((req, res) => {
   const chunks = [];

@@ -10,3 +10,30 @@ export type { Logger };
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino({ level, base: undefined }, destination ?? pino.destination({ fd: 1, sync: false }));
 }
+
+/**
+ * Ends the logger's destination once everything it holds is written, for a process about to
+ * exit. pino's own flush() returns at once for an asynchronous destination, so a process that
+ * exits on it can lose its last batch of lines; the destination's `end()` writes them all and
+ * then says `close`. A reader that never reads must not keep the process alive: after
+ * `timeoutMs` it resolves anyway.
+ */
+export function closeLog(log: Logger, timeoutMs = 5_000): Promise<void> {
+  const dest = (log as unknown as Record<symbol, { end?(): void; once?(event: string, fn: () => void): void } | undefined>)[pino.symbols.streamSym];
+  return new Promise((resolve) => {
+    if (typeof dest?.end !== 'function' || typeof dest.once !== 'function') return resolve();
+    const timer = setTimeout(resolve, timeoutMs);
+    timer.unref();
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    dest.once('close', done);
+    dest.once('error', done);
+    try {
+      dest.end();
+    } catch {
+      done();
+    }
+  });
+}

@@ -34,7 +34,9 @@ describe('access log lines', () => {
   it('are pino-shaped JSON with the logger bindings, like a pino info line', () => {
     const { log, lines } = capture('info');
     const child = log.child({ part: 'proxy' });
-    new AccessLog(child).write(record);
+    const access = new AccessLog(child);
+    access.write(record);
+    access.flush();
     child.info({ component: 'access', method: 'POST' }, 'request');
     const ours = JSON.parse(lines[0]!) as Record<string, unknown>;
     const pinos = JSON.parse(lines[1]!) as Record<string, unknown>;
@@ -49,13 +51,49 @@ describe('access log lines', () => {
 
   it('name only bounded values, and nothing below the configured level', () => {
     const { log, lines } = capture('info');
-    new AccessLog(log).write({ ...record, method: 'BR"EW\\', clientGone: true, zaiError: 'quota' });
+    const access = new AccessLog(log);
+    access.write({ ...record, method: 'BR"EW\\', clientGone: true, zaiError: 'quota' });
+    access.flush();
     const line = JSON.parse(lines[0]!) as Record<string, unknown>;
     assert.equal(line.method, 'other');
     assert.equal(line.clientGone, true);
     assert.equal(line.zaiError, 'quota');
     const quiet = capture('warn');
-    new AccessLog(quiet.log).write(record);
+    const quietAccess = new AccessLog(quiet.log);
+    quietAccess.write(record);
+    quietAccess.flush();
     assert.equal(quiet.lines.length, 0);
+  });
+});
+
+describe('access log writes are off the request path', () => {
+  it('keep records on the request turn and write them later as one batch', async () => {
+    const { log, lines } = capture('info');
+    const access = new AccessLog(log);
+    access.write(record);
+    access.write({ ...record, status: 429 });
+    assert.equal(lines.length, 0, 'nothing is written while the request is being answered');
+    await new Promise((r) => setTimeout(r, 120));
+    assert.equal(lines.length, 1, 'one write call for the batch');
+    assert.deepEqual(lines[0]!.trim().split('\n').map((l) => (JSON.parse(l) as { status: number }).status), [200, 429]);
+  });
+
+  it('stop writing to a blocked destination, keep a bounded backlog, count what is dropped', async () => {
+    let writes = 0;
+    const stuck = new Writable({
+      highWaterMark: 16,
+      write(_chunk, _enc, _done) {
+        writes++; // never calls done: a reader that stopped reading
+      },
+    });
+    const access = new AccessLog(createLogger('info', stuck));
+    access.write(record);
+    access.flush();
+    const started = performance.now();
+    for (let i = 0; i < 60_000; i++) access.write(record);
+    assert.ok(performance.now() - started < 2_000, 'writes never wait for the destination');
+    await new Promise((r) => setTimeout(r, 120));
+    assert.equal(writes, 1, 'no second write until the destination drains');
+    assert.equal(access.dropped, 10_000, 'past 50,000 kept records new ones are dropped and counted');
   });
 });

@@ -1,0 +1,33 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { requireBinary } from '../support/binaries.js';
+
+const wrk = requireBinary('wrk');
+const root = new URL('../..', import.meta.url).pathname;
+
+// The benchmark itself is `npm run bench`; this only proves the harness still runs end to end
+// (every target starts, every scenario reports) with the smallest round count.
+test('the bench harness runs one minimal round of every scenario', { skip: wrk.skip, timeout: 170_000 }, async () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'zai-bench-')), 'result.json');
+  await promisify(execFile)(
+    process.execPath,
+    ['bench/proxy.mjs', '--rounds', '1', '--duration', '1', '--streams', '4', '--chunks', '3', '--interval', '5', '--requests', '200', '--out', out],
+    { cwd: root, timeout: 160_000 },
+  );
+  const result = JSON.parse(readFileSync(out, 'utf8'));
+  for (const name of ['direct', 'bare', 'proxy', 'proxyWarn']) {
+    assert.ok(result.throughput[name].rps32.median > 0, `${name} served requests`);
+    assert.equal(result.throughput[name].errors, 0, `${name} answered every request with 2xx`);
+    assert.equal(result.streaming[name].failedStreams, 0, `${name} relayed every stream whole`);
+    assert.ok(result.largePrompts[name].rps.median > 0, `${name} took 1 MB prompts`);
+    assert.ok(result.memory[name].rssAfterMb > 0);
+  }
+  assert.ok(result.throughput.proxy.vsBare.rpsRatio.n === 1 && result.throughput.proxy.vsWarn);
+  assert.ok(Number.isFinite(result.largePrompts.proxy.eventLoopP99ms.median));
+  assert.match(result.table, /\| proxy \|/);
+});
