@@ -33,13 +33,13 @@ function field<T>(def: T, parse: (raw: string) => T | undefined, expected: strin
       return z.NEVER;
     }
     return parsed;
-  });
+  }).describe(expected);
 }
 
 export const str = (def: string) => field(def, (s) => s.trim(), 'a string');
 
 export const optionalStr = () =>
-  z.unknown().optional().transform((v): string | undefined => (unset(v) ? undefined : String(v).trim()));
+  z.unknown().optional().transform((v): string | undefined => (unset(v) ? undefined : String(v).trim())).describe('a string');
 
 export const int = (def: number, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}) =>
   field(
@@ -115,7 +115,11 @@ export const list = () =>
           .split(',')
           .map((s) => s.trim())
           .filter((s) => s.length > 0),
-  );
+  ).describe('a comma-separated list');
+
+/** pino's levels, for LOG_LEVEL in every process. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const logLevel = (def: (typeof LOG_LEVELS)[number] = 'info') => oneOf(LOG_LEVELS, def);
 
 export const oneOf = <const T extends readonly string[]>(values: T, def: T[number]) =>
   field<T[number]>(

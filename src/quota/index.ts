@@ -4,7 +4,7 @@
  */
 import type { ProxyEnv } from '../config/proxy.js';
 import type { QuotaPacer } from './pacing.js';
-import { QuotaConfigError, type QuotaPoller, type QuotaPollerOptions } from './poller.js';
+import type { QuotaPoller, QuotaPollerOptions } from './poller.js';
 
 export { parseQuotaResponse, isQuotaSample, type QuotaLimit, type QuotaSample, type QuotaWindow, type QuotaParseError } from './parse.js';
 export { QuotaPoller, QuotaConfigError, clearQuotaSampleAge, QUOTA_PATH, type QuotaPollerOptions, type QuotaView, type PollResult } from './poller.js';
@@ -16,18 +16,15 @@ export const DEFAULT_PACING_FLOOR_RPS = 0.2;
 type QuotaEnv = Pick<ProxyEnv, 'QUOTA_POLL_ENABLED' | 'QUOTA_POLL_INTERVAL' | 'QUOTA_POLL_TIMEOUT' | 'QUOTA_STALE_AFTER' | 'ZAI_QUOTA_BASE_URL' | 'ZAI_API_KEY'>;
 
 /**
- * Poller options from the proxy's environment; undefined when polling is off. Polling needs
- * the operator key (ZAI_API_KEY): without it this throws QuotaConfigError, which the caller
- * logs ("quota polling disabled: …") before serving on without it.
+ * Poller options from the proxy's environment; undefined when polling is off. The rule that
+ * polling needs the operator key is the configuration's (readProxyEnv refuses to start without
+ * it); the poller's constructor still refuses an empty key when used on its own.
  */
 export function quotaPollerOptionsFrom(env: QuotaEnv): QuotaPollerOptions | undefined {
   if (!env.QUOTA_POLL_ENABLED) return undefined;
-  if (env.ZAI_API_KEY === undefined || env.ZAI_API_KEY === '') {
-    throw new QuotaConfigError('QUOTA_POLL_ENABLED needs ZAI_API_KEY (the quota of a forwarded client key is not ours to watch)');
-  }
   return {
     baseUrl: env.ZAI_QUOTA_BASE_URL,
-    apiKey: env.ZAI_API_KEY,
+    apiKey: env.ZAI_API_KEY ?? '',
     intervalMs: env.QUOTA_POLL_INTERVAL,
     timeoutMs: env.QUOTA_POLL_TIMEOUT,
     staleAfterMs: env.QUOTA_STALE_AFTER,

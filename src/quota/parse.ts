@@ -1,5 +1,6 @@
+import { isRecord } from '../lib/json.js';
 /**
- * Normalises the Coding Plan quota endpoint's answer (ZAI.md "Quota response") into windows
+ * Normalises the Coding Plan quota endpoint's answer (docs/zai.md, "Quota endpoint") into windows
  * with used/remaining fractions. Pure: no I/O, no clock (the fetch time is passed in).
  *
  * Two shapes are in the wild: the current one (`CREDIT_LIMIT` entries with amounts) and the
@@ -45,13 +46,12 @@ export interface QuotaRejected {
 
 export type QuotaParseError = QuotaMalformed | QuotaRejected;
 
-/** Types we understand; everything else is ignored (ZAI.md: unknown types must be ignored). */
+/** Types we understand; everything else is ignored (a new provider type must never break the poller). */
 const KNOWN_TYPES = new Set(['credit_limit', 'tokens_limit', 'time_limit']);
 
 /** Latest plausible epoch ms (year 10000); beyond it a Date cannot render it. */
 const MAX_EPOCH_MS = 253_402_300_800_000;
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A finite number, or a decimal string of one; anything else (NaN, Inf, junk) is absent. */
 export function finiteNumber(v: unknown): number | undefined {

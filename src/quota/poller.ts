@@ -2,9 +2,10 @@ import { Agent, request } from 'undici';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import { isQuotaSample, parseQuotaResponse, type QuotaSample, type QuotaWindow } from './parse.js';
+import { errorCode } from '../lib/error-code.js';
 
 /**
- * Polls the Coding Plan quota endpoint (ZAI.md) in the background and keeps the last good
+ * Polls the Coding Plan quota endpoint (docs/zai.md) in the background and keeps the last good
  * sample. Observe-only: it shares nothing with the request path; pacing, when enabled,
  * listens through `onSample`.
  *
@@ -58,16 +59,6 @@ type Clock = { now(): number };
 
 /** Whole-second RFC 3339: the provider's milliseconds are noise next to a multi-hour window. */
 const isoSeconds = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-
-/** An error code safe to log: a constant such as ECONNREFUSED or UND_ERR_HEADERS_TIMEOUT, never free text. */
-function errorCode(err: unknown): string {
-  if (typeof err === 'object' && err !== null) {
-    const { code, name } = err as { code?: unknown; name?: unknown };
-    if (typeof code === 'string' && /^[A-Z0-9_]{1,48}$/.test(code)) return code;
-    if (name === 'TimeoutError' || name === 'AbortError') return name;
-  }
-  return 'unknown';
-}
 
 export class QuotaPoller {
   private readonly url: string;

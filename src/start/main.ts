@@ -1,8 +1,11 @@
+import { loadPriceTable } from '../accounting/pricing.js';
 import { readProxyEnv } from '../config/proxy.js';
 import { readDashboardConfig } from '../config/dashboard.js';
-import { createLogger } from '../log/logger.js';
+import { closeLog, createLogger } from '../log/logger.js';
 import { startProxy } from '../proxy/server.js';
 import { startDashboard } from '../dashboard/main.js';
+import { listeningOn } from '../cli/port-in-use.js';
+import { banner, dashboardLines, proxyLines } from '../cli/banner.js';
 
 /**
  * `zai-proxy start` (`npm start`): the proxy and the dashboard in one process, each on its
@@ -12,12 +15,21 @@ import { startDashboard } from '../dashboard/main.js';
 export async function main(_args: string[]): Promise<void> {
   const proxyEnv = readProxyEnv();
   const dashboardConfig = readDashboardConfig();
+  // A bad price override is refused here, before the banner says where the proxy will be.
+  loadPriceTable({ file: proxyEnv.PRICING_FILE, json: proxyEnv.PRICING_JSON });
   const log = createLogger(proxyEnv.LOG_LEVEL);
-  const proxy = await startProxy(proxyEnv, { log: log.child({ part: 'proxy' }) });
-  if (process.env.SCRAPE_TARGETS === undefined && dashboardConfig.prometheusUrl === undefined) {
-    dashboardConfig.targets = [`${proxy.url}/metrics`];
+  const scrapesThisProxy = process.env.SCRAPE_TARGETS === undefined && dashboardConfig.prometheusUrl === undefined;
+  if (scrapesThisProxy) dashboardConfig.targets = [`http://127.0.0.1:${proxyEnv.PORT}/metrics`];
+  process.stderr.write(banner('zai-proxy start', [...proxyLines(proxyEnv), ...dashboardLines(dashboardConfig)]));
+  const proxy = await listeningOn('PORT', proxyEnv.PORT, () => startProxy(proxyEnv, { log: log.child({ part: 'proxy' }) }), undefined, 'HOST');
+  if (scrapesThisProxy) dashboardConfig.targets = [`${proxy.url}/metrics`];
+  let dashboard;
+  try {
+    dashboard = await listeningOn('DASHBOARD_PORT', dashboardConfig.port, () => startDashboard(dashboardConfig, { logger: log.child({ part: 'dashboard' }) }), undefined, 'DASHBOARD_HOST');
+  } catch (err) {
+    await proxy.shutdown(0);
+    throw err;
   }
-  const dashboard = await startDashboard(dashboardConfig, { logger: log.child({ part: 'dashboard' }) });
   log.info({ proxy: proxy.url, dashboard: dashboard.url }, 'zai-proxy started: point clients at the proxy, open the dashboard');
 
   let stopping = false;
@@ -27,7 +39,8 @@ export async function main(_args: string[]): Promise<void> {
     log.info({ signal }, 'stopping');
     await Promise.allSettled([proxy.shutdown(), dashboard.close()]);
     log.info('stopped');
-    log.flush(() => process.exit(0));
+    await closeLog(log);
+    process.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));

@@ -4,7 +4,7 @@ import { parseQuotaResponse, windowOf, sanitizeLabel, isQuotaSample, type QuotaS
 
 const AT = 1_788_000_000_000;
 
-// The shape ZAI.md records as returned today.
+// The shape the endpoint returns today (docs/zai.md, "Quota endpoint").
 const CURRENT = {
   code: 200,
   msg: 'Operation successful',

@@ -100,7 +100,7 @@ async function polls(h: Harness) {
 }
 
 test('healthy: the current shape becomes windows in the view and gauges, the request carries the raw key', async (t) => {
-  const h = await harness(t); // the simulator's default body is ZAI.md's sample
+  const h = await harness(t); // the simulator's default body: the current shape (docs/zai.md)
   await h.poller.pollOnce();
   assert.deepEqual(h.view(), {
     enabled: true,
