@@ -88,6 +88,27 @@ interface AttemptFailure {
   send: (extra: Readonly<Record<string, string>>) => void;
 }
 
+/** What every attempt of one client request shares. */
+interface AttemptContext {
+  readonly res: ServerResponse;
+  readonly route: UpstreamRoute;
+  readonly st: RequestState;
+  readonly upstream: Upstream;
+  /** The upstream request, the same for every attempt. */
+  readonly request: { path: string; method: Dispatcher.HttpMethod; headers: Record<string, string>; body: Buffer | undefined };
+  readonly exchange: Exchange;
+  /** The proxy's own total deadline (REQUEST_TIMEOUT), epoch of performance.now(). */
+  readonly deadlineAt: number;
+  /** Sends one of the proxy's own error answers. */
+  readonly reject: (e: ProxyError) => void;
+}
+
+/** How an attempt ended: what it taught the limiter, and the failure a retry may replace. */
+interface Attempted {
+  readonly outcome: AttemptOutcome;
+  readonly failure?: AttemptFailure;
+}
+
 export class Forwarder {
   private readonly redact: SecretRedactor;
 
@@ -142,11 +163,24 @@ export class Forwarder {
     const headers = upstreamRequestHeaders(req.headers, { dropCredentials: this.opts.apiKey !== undefined, contentLength: body.length });
     if (route.translation && body.length > 0) headers['content-type'] = 'application/json';
     if (this.opts.apiKey !== undefined) route.dialect.injectKey(headers, this.opts.apiKey);
-    const path = upstream.basePath + route.upstreamPath + search;
     const bucket = clientBucket(presented ?? req.socket.remoteAddress ?? '');
-    const exchange: Exchange = { route, requestJson, st, translationContext };
     const ownDeadline = st.startedAt + this.opts.requestTimeoutMs;
     const deadline = Math.min(clientDeadline(req.headers, st.startedAt), ownDeadline);
+    const context: AttemptContext = {
+      res,
+      route,
+      st,
+      upstream,
+      request: {
+        path: upstream.basePath + route.upstreamPath + search,
+        method: (route.translation?.method ?? req.method) as Dispatcher.HttpMethod,
+        headers,
+        body: body.length > 0 ? body : undefined,
+      },
+      exchange: { route, requestJson, st, translationContext },
+      deadlineAt: ownDeadline,
+      reject: (e) => this.reject(res, route, st, e),
+    };
 
     for (let attempt = 0; ; attempt++) {
       st.attempts = attempt + 1;
@@ -167,7 +201,7 @@ export class Forwarder {
         st.waitMs += performance.now() - waitStart;
       }
 
-      const failure = await this.attempt(req, res, route, path, headers, body, st, permit, exchange, ownDeadline);
+      const failure = await this.attempt(context, permit);
       if (failure === undefined || st.clientGone) return;
       if (st.deadlineHit) {
         this.metrics.upstreamError('timeout');
@@ -198,33 +232,17 @@ export class Forwarder {
   /**
    * One upstream attempt. Returns undefined when a response (success or a final upstream
    * error) was sent to the client, or the failure when nothing reached the client yet and a
-   * retry may be made.
+   * retry may be made. The permit is released with what the attempt taught the limiter.
    */
-  private async attempt(
-    req: IncomingMessage,
-    res: ServerResponse,
-    route: UpstreamRoute,
-    path: string,
-    headers: Record<string, string>,
-    body: Buffer,
-    st: RequestState,
-    permit: Permit | undefined,
-    exchange: Exchange,
-    deadlineAt: number,
-  ): Promise<AttemptFailure | undefined> {
-    const upstream = this.opts.upstreams[route.dialect.base];
-    const reject = (e: ProxyError) => this.reject(res, route, st, e);
+  private async attempt(a: AttemptContext, permit: Permit | undefined): Promise<AttemptFailure | undefined> {
+    const { st } = a;
     const sentAt = performance.now();
-    let outcome: AttemptOutcome = 'network_error';
+    const deadline = new AttemptDeadline(a.deadlineAt, st.upstreamAbort);
     let response: Dispatcher.ResponseData;
-    const deadline = new AttemptDeadline(deadlineAt, st.upstreamAbort);
     try {
       if (deadline.expired) throw Object.assign(new Error('request deadline passed'), { code: 'UND_ERR_ABORTED' });
-      response = await upstream.dispatcher.request({
-        path,
-        method: (route.translation?.method ?? req.method) as Dispatcher.HttpMethod,
-        headers,
-        body: body.length > 0 ? body : undefined,
+      response = await a.upstream.dispatcher.request({
+        ...a.request,
         signal: st.upstreamAbort,
         headersTimeout: this.opts.headersTimeoutMs,
         bodyTimeout: this.opts.bodyTimeoutMs,
@@ -234,117 +252,136 @@ export class Forwarder {
       permit?.release('network_error');
       st.deadlineHit = deadline.expired;
       deadline.clear();
-      return networkFailure(err, reject);
+      return networkFailure(err, a.reject);
     }
 
+    let outcome: AttemptOutcome = 'network_error';
     try {
-      const status = response.statusCode;
-      if (status >= 400) {
-        const errBody = await readAll(response.body, ERROR_BODY_MAX).catch(() => Buffer.alloc(0));
-        st.upstreamMs += performance.now() - sentAt;
-        const error = classifyUpstreamError(status, response.headers, errBody.subarray(0, 64 * 1024), Date.now());
-        outcome = attemptOutcome(error);
-        this.metrics.zaiError(error);
-        st.errorClass = error.code !== undefined ? error.class : undefined;
-        if (error.retryable && !st.clientGone) {
-          return {
-            errorType: String(status),
-            retryReason: error.class,
-            retryAfterMs: error.retryAfterMs,
-            cls: error.class,
-            send: (extra) => this.relayError(res, route, st, response, errBody, error, extra),
-          };
-        }
-        this.relayError(res, route, st, response, errBody, error, {});
-        return undefined;
-      }
-
-      const streaming = isEventStream(response.headers['content-type']);
-      if (!streaming) {
-        let payload: Buffer;
-        try {
-          payload = await readAll(response.body, RESPONSE_BODY_MAX);
-        } catch (err) {
-          st.upstreamMs += performance.now() - sentAt;
-          return truncatedFailure(err, 'truncated_response', reject);
-        }
-        st.upstreamMs += performance.now() - sentAt;
-        if (payload.length === 0 && route.consumes && status === 200) {
-          return truncatedFailure(undefined, 'truncated_response', reject);
-        }
-        outcome = 'ok';
-        const usageHeaders = this.accountant.responseHeaders(exchange, payload);
-        const outHeaders = clientResponseHeaders(response.headers);
-        this.redact.headers(outHeaders);
-        Object.assign(outHeaders, usageHeaders, this.timing(st));
-        const answer = route.translation ? translateAnswer(route.translation, payload, exchange.translationContext) : payload;
-        outHeaders['content-length'] = answer.length;
-        st.status = status;
-        st.firstByteAt = st.lastByteAt = performance.now();
-        res.writeHead(status, outHeaders);
-        res.end(answer);
-        st.bytesOut = answer.length;
-        this.accountant.settle(exchange, payload);
-        return undefined;
-      }
-
-      // Streaming: nothing is committed until the first chunk arrives, so an empty or
-      // failed stream can still be retried; after that, every chunk is relayed as it comes.
-      const iterator = response.body[Symbol.asyncIterator]();
-      let first: IteratorResult<Buffer>;
-      try {
-        first = await iterator.next();
-      } catch (err) {
-        st.upstreamMs += performance.now() - sentAt;
-        return truncatedFailure(err, 'empty_streaming', reject);
-      }
-      if (first.done) {
-        st.upstreamMs += performance.now() - sentAt;
-        return truncatedFailure(undefined, 'empty_streaming', reject);
-      }
-      deadline.clear();
-      const tap = this.accountant.streamTap(exchange);
-      const translator = route.translation?.stream?.(exchange.translationContext);
-      const outHeaders = clientResponseHeaders(response.headers);
-      this.redact.headers(outHeaders);
-      outHeaders['x-accel-buffering'] = 'no';
-      Object.assign(outHeaders, this.timing(st));
-      st.status = status;
-      res.writeHead(status, outHeaders);
-      st.firstByteAt = performance.now();
-      let chunk: Buffer = first.value;
-      let ended = false;
-      try {
-        for (;;) {
-          tap?.push(chunk);
-          const out = translator ? translator.push(chunk) : chunk;
-          st.bytesOut += out.length;
-          if (out.length > 0 && !res.write(out)) await once(res, 'drain', { signal: st.signal });
-          const next = await iterator.next();
-          if (next.done) break;
-          chunk = next.value;
-        }
-        ended = true;
-        outcome = 'ok';
-      } catch (err) {
-        if (!st.clientGone) {
-          this.metrics.upstreamError('stream_aborted');
-          this.log.warn({ route: route.label, err: errorCode(err) }, 'upstream stream ended early');
-          st.streamFailed = true;
-        }
-      }
-      st.lastByteAt = performance.now();
-      st.upstreamMs += st.lastByteAt - sentAt;
-      // A translated stream closes in its own API (a failed response); a relayed one gets its dialect's error event.
-      if (st.streamFailed) failStream(res, translator ? translator.end(false) : streamErrorAfter(chunk, route.dialect));
-      else if (!st.clientGone) res.end(translator?.end(ended));
-      this.accountant.settleStream(exchange, tap);
-      return undefined;
+      const done =
+        response.statusCode >= 400
+          ? await this.upstreamFailed(a, response, sentAt)
+          : isEventStream(response.headers['content-type'])
+            ? await this.relayStream(a, response, sentAt, deadline)
+            : await this.relayWhole(a, response, sentAt);
+      outcome = done.outcome;
+      return done.failure;
     } finally {
       st.deadlineHit = deadline.expired;
       deadline.clear();
       permit?.release(outcome);
     }
+  }
+
+  /** An upstream error answer: relayed at once, or held as a failure that a retry may replace. */
+  private async upstreamFailed(a: AttemptContext, response: Dispatcher.ResponseData, sentAt: number): Promise<Attempted> {
+    const { res, route, st } = a;
+    const status = response.statusCode;
+    const errBody = await readAll(response.body, ERROR_BODY_MAX).catch(() => Buffer.alloc(0));
+    st.upstreamMs += performance.now() - sentAt;
+    const error = classifyUpstreamError(status, response.headers, errBody.subarray(0, 64 * 1024), Date.now());
+    const outcome = attemptOutcome(error);
+    this.metrics.zaiError(error);
+    st.errorClass = error.code !== undefined ? error.class : undefined;
+    if (error.retryable && !st.clientGone) {
+      const failure: AttemptFailure = {
+        errorType: String(status),
+        retryReason: error.class,
+        retryAfterMs: error.retryAfterMs,
+        cls: error.class,
+        send: (extra) => this.relayError(res, route, st, response, errBody, error, extra),
+      };
+      return { outcome, failure };
+    }
+    this.relayError(res, route, st, response, errBody, error, {});
+    return { outcome };
+  }
+
+  /** A whole (non-streaming) answer: read, accounted, translated if the route asks, sent. */
+  private async relayWhole(a: AttemptContext, response: Dispatcher.ResponseData, sentAt: number): Promise<Attempted> {
+    const { res, route, st, exchange } = a;
+    const status = response.statusCode;
+    let payload: Buffer;
+    try {
+      payload = await readAll(response.body, RESPONSE_BODY_MAX);
+    } catch (err) {
+      st.upstreamMs += performance.now() - sentAt;
+      return { outcome: 'network_error', failure: truncatedFailure(err, 'truncated_response', a.reject) };
+    }
+    st.upstreamMs += performance.now() - sentAt;
+    if (payload.length === 0 && route.consumes && status === 200) {
+      return { outcome: 'network_error', failure: truncatedFailure(undefined, 'truncated_response', a.reject) };
+    }
+    const usageHeaders = this.accountant.responseHeaders(exchange, payload);
+    const outHeaders = clientResponseHeaders(response.headers);
+    this.redact.headers(outHeaders);
+    Object.assign(outHeaders, usageHeaders, this.timing(st));
+    const answer = route.translation ? translateAnswer(route.translation, payload, exchange.translationContext) : payload;
+    outHeaders['content-length'] = answer.length;
+    st.status = status;
+    st.firstByteAt = st.lastByteAt = performance.now();
+    res.writeHead(status, outHeaders);
+    res.end(answer);
+    st.bytesOut = answer.length;
+    this.accountant.settle(exchange, payload);
+    return { outcome: 'ok' };
+  }
+
+  /**
+   * A streamed answer. Nothing is committed until the first chunk arrives, so an empty or
+   * failed stream can still be retried; after that, every chunk is relayed as it comes, and a
+   * stream that breaks ends in a visible failure, never as if complete.
+   */
+  private async relayStream(a: AttemptContext, response: Dispatcher.ResponseData, sentAt: number, deadline: AttemptDeadline): Promise<Attempted> {
+    const { res, route, st, exchange } = a;
+    const iterator = response.body[Symbol.asyncIterator]();
+    let first: IteratorResult<Buffer>;
+    try {
+      first = await iterator.next();
+    } catch (err) {
+      st.upstreamMs += performance.now() - sentAt;
+      return { outcome: 'network_error', failure: truncatedFailure(err, 'empty_streaming', a.reject) };
+    }
+    if (first.done) {
+      st.upstreamMs += performance.now() - sentAt;
+      return { outcome: 'network_error', failure: truncatedFailure(undefined, 'empty_streaming', a.reject) };
+    }
+    deadline.clear();
+    const tap = this.accountant.streamTap(exchange);
+    const translator = route.translation?.stream?.(exchange.translationContext);
+    const outHeaders = clientResponseHeaders(response.headers);
+    this.redact.headers(outHeaders);
+    outHeaders['x-accel-buffering'] = 'no';
+    Object.assign(outHeaders, this.timing(st));
+    st.status = response.statusCode;
+    res.writeHead(response.statusCode, outHeaders);
+    st.firstByteAt = performance.now();
+    let chunk: Buffer = first.value;
+    let ended = false;
+    try {
+      for (;;) {
+        tap?.push(chunk);
+        const out = translator ? translator.push(chunk) : chunk;
+        st.bytesOut += out.length;
+        if (out.length > 0 && !res.write(out)) await once(res, 'drain', { signal: st.signal });
+        const next = await iterator.next();
+        if (next.done) break;
+        chunk = next.value;
+      }
+      ended = true;
+    } catch (err) {
+      if (!st.clientGone) {
+        this.metrics.upstreamError('stream_aborted');
+        this.log.warn({ route: route.label, err: errorCode(err) }, 'upstream stream ended early');
+        st.streamFailed = true;
+      }
+    }
+    st.lastByteAt = performance.now();
+    st.upstreamMs += st.lastByteAt - sentAt;
+    // A translated stream closes in its own API (a failed response); a relayed one gets its dialect's error event.
+    if (st.streamFailed) failStream(res, translator ? translator.end(false) : streamErrorAfter(chunk, route.dialect));
+    else if (!st.clientGone) res.end(translator?.end(ended));
+    this.accountant.settleStream(exchange, tap);
+    return { outcome: ended ? 'ok' : 'network_error' };
   }
 
   /** Sends an upstream error answer to the client, with the hints clients need to come back. */
