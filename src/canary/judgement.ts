@@ -1,5 +1,5 @@
 import { DURATION_BUCKETS } from '../metrics/catalogue.js';
-import { histogramQuantile } from '../dashboard/collector/quantile.js';
+import { histogramQuantile } from '../dashboard/snapshot/quantile.js';
 
 /**
  * The canary judgement, defined once: what is counted per arm, the thresholds, the statistical

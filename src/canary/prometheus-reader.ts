@@ -1,6 +1,6 @@
 import { request } from 'undici';
-import { METRIC } from '../dashboard/collector/names.js';
-import { parseValue } from '../dashboard/collector/exposition.js';
+import { METRIC } from '../dashboard/snapshot/names.js';
+import { parseValue } from '../dashboard/snapshot/exposition.js';
 import { add, emptyArms, SourceUnreadableError, type ArmQuery, type ArmReader, type ArmsRead } from './arms.js';
 import { LATENCY_BOUNDS, noTokens, REPORTED_DIRECTIONS, type ArmCounts, type Direction } from './judgement.js';
 import { promDuration, stepIncrease } from './promql-increase.js';

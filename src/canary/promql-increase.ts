@@ -1,6 +1,6 @@
 /**
  * A counter's increase over a window in PromQL, counted the way the dashboard's collector
- * counts it (dashboard/collector/increase.ts), with no extrapolation: canary-report's
+ * counts it (dashboard/snapshot/increase.ts), with no extrapolation: canary-report's
  * Prometheus source (prometheus-reader.ts) and the Argo analysis queries (rollout-queries.ts)
  * both build on it, so they compute the same numbers the same way.
  *

@@ -1,4 +1,4 @@
-import { METRIC } from '../dashboard/collector/names.js';
+import { METRIC } from '../dashboard/snapshot/names.js';
 import { COMPARED_DIRECTIONS, criticalZ, DEFAULT_THRESHOLDS, Z_95_ONE_SIDED, type Thresholds } from './judgement.js';
 import { windowIncrease } from './promql-increase.js';
 

@@ -1,4 +1,4 @@
-import { parseTargets, TargetError } from '../dashboard/collector/targets.js';
+import { parseTargets, TargetError } from '../dashboard/sources/targets.js';
 import { logLevel, duration, httpUrl, int, list, optionalStr, readEnv, str, ConfigError } from './fields.js';
 
 const DEFAULT_SCRAPE_TIMEOUT_MS = 3_000;

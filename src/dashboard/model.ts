@@ -23,6 +23,8 @@ export type TokenDirection = (typeof TOKEN_DIRECTIONS)[number];
 
 export const RESOLUTIONS = ['5s', '1m', '1h'] as const;
 export type Resolution = (typeof RESOLUTIONS)[number];
+/** The step between points at each resolution. */
+export const STEP_MS: Record<Resolution, number> = { '5s': 5_000, '1m': 60_000, '1h': 3_600_000 };
 
 /** Quantiles from bucket deltas within the window (not lifetime). `null` = no observations. */
 export interface Quantiles {

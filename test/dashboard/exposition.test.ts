@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createMetrics } from '../../src/metrics/catalogue.js';
-import { parseExposition } from '../../src/dashboard/collector/exposition.js';
-import { METRIC } from '../../src/dashboard/collector/names.js';
+import { parseExposition } from '../../src/dashboard/snapshot/exposition.js';
+import { METRIC } from '../../src/dashboard/snapshot/names.js';
 
 async function realPage(): Promise<string> {
   const m = createMetrics('stable');

@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { readDashboardConfig } from '../../src/config/dashboard.js';
 import { startDashboard } from '../../src/dashboard/main.js';
-import { redactUrlSecrets } from '../../src/dashboard/collector/targets.js';
+import { redactUrlSecrets } from '../../src/dashboard/sources/targets.js';
 import { COOKIE } from '../../src/dashboard/api/server.js';
 import { createLogger } from '../../src/log/logger.js';
 import { freePort } from '../support/wait.js';

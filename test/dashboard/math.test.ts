@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { counterIncrease, pointsWithIncreases } from '../../src/dashboard/collector/increase.js';
-import { histogramQuantile } from '../../src/dashboard/collector/quantile.js';
-import { deriveSnapshot } from '../../src/dashboard/collector/derive.js';
+import { counterIncrease, pointsWithIncreases } from '../../src/dashboard/snapshot/increase.js';
+import { histogramQuantile } from '../../src/dashboard/snapshot/quantile.js';
+import { deriveSnapshot } from '../../src/dashboard/snapshot/derive.js';
 import { mergeSnapshots } from '../../src/dashboard/store/rollup.js';
-import { parseExposition } from '../../src/dashboard/collector/exposition.js';
-import { isCounterLike, METRIC } from '../../src/dashboard/collector/names.js';
+import { parseExposition } from '../../src/dashboard/snapshot/exposition.js';
+import { isCounterLike, METRIC } from '../../src/dashboard/snapshot/names.js';
 import { DURATION_BUCKETS } from '../../src/metrics/catalogue.js';
 
 const scrape = { up: true, duration_ms: 1, last_success_ms: 0, targets: 1, targets_up: 1, series: 0 };

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { PrometheusSource } from '../../src/dashboard/prometheus-source/prometheus-source.js';
+import { PrometheusSource } from '../../src/dashboard/sources/prometheus-source.js';
 import { createDashboardMetrics } from '../../src/dashboard/self-metrics.js';
 import { requireBinary } from '../support/binaries.js';
 import { chat, startLiveProxies } from './support/live.js';

@@ -1,6 +1,5 @@
 import { parseDurationMs } from '../../config/fields.js';
-import { RESOLUTIONS, type Resolution } from '../model.js';
-import { STEP_MS } from '../store/history-store.js';
+import { RESOLUTIONS, STEP_MS, type Resolution } from '../model.js';
 
 /** A request parameter the API refuses; answered 400 with its message. */
 export class BadRequest extends Error {

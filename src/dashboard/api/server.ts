@@ -3,10 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { Logger } from '../../log/logger.js';
-import type { ConfigResponse, HelloEvent, MetricsResponse, StatusEvent, StatusResponse, VariantSnapshot, VariantStatus } from '../model.js';
+import { STEP_MS, type ConfigResponse, type HelloEvent, type MetricsResponse, type StatusEvent, type StatusResponse, type VariantSnapshot, type VariantStatus } from '../model.js';
 import type { DashboardMetrics } from '../self-metrics.js';
-import type { SnapshotSource } from '../source.js';
-import { STEP_MS } from '../store/history-store.js';
+import type { SnapshotSource } from '../sources/source.js';
 import { BadRequest, eventIdOf, parseEventId, parseMetricsQuery } from './params.js';
 import { parseCanaryQuery, type CanaryJudge } from './canary.js';
 import { SourceUnreadableError } from '../../canary/arms.js';

@@ -1,8 +1,8 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { DerivedSnapshot, HistogramDeltas } from '../collector/derive.js';
-import { RESOLUTIONS, type Resolution, type StoreStatus, type VariantSnapshot } from '../model.js';
+import type { DerivedSnapshot, HistogramDeltas } from '../snapshot/derive.js';
+import { RESOLUTIONS, STEP_MS, type Resolution, type StoreStatus, type VariantSnapshot } from '../model.js';
 import { decodeBlock, encodeBlock, type BlockRow } from './block-codec.js';
 import { mergeSnapshots } from './rollup.js';
 import { ConfigError } from '../../config/fields.js';
@@ -21,7 +21,6 @@ import { ConfigError } from '../../config/fields.js';
  * freed pages are reused, and a day of 5s history costs a few MB instead of ~90.
  */
 
-export const STEP_MS: Record<Resolution, number> = { '5s': 5_000, '1m': 60_000, '1h': 3_600_000 };
 const TABLE: Record<Resolution, string> = { '5s': 'points_5s', '1m': 'points_1m', '1h': 'points_1h' };
 const BLOCKS: Record<Resolution, string> = { '5s': 'blocks_5s', '1m': 'blocks_1m', '1h': 'blocks_1h' };
 const SOURCE: Partial<Record<Resolution, Resolution>> = { '1m': '5s', '1h': '1m' };

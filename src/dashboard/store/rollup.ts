@@ -7,7 +7,7 @@ import {
   quantilesOf,
   type DerivedSnapshot,
   type HistogramDeltas,
-} from '../collector/derive.js';
+} from '../snapshot/derive.js';
 import { STATUS_CLASSES, TOKEN_DIRECTIONS, type StatusClass, type TokenDirection, type VariantSnapshot } from '../model.js';
 
 /**

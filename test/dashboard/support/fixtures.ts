@@ -1,7 +1,7 @@
-import { deriveSnapshot, type DerivedSnapshot } from '../../../src/dashboard/collector/derive.js';
-import { pointsWithIncreases } from '../../../src/dashboard/collector/increase.js';
-import { parseExposition } from '../../../src/dashboard/collector/exposition.js';
-import { isCounterLike, METRIC } from '../../../src/dashboard/collector/names.js';
+import { deriveSnapshot, type DerivedSnapshot } from '../../../src/dashboard/snapshot/derive.js';
+import { pointsWithIncreases } from '../../../src/dashboard/snapshot/increase.js';
+import { parseExposition } from '../../../src/dashboard/snapshot/exposition.js';
+import { isCounterLike, METRIC } from '../../../src/dashboard/snapshot/names.js';
 
 /** A derived snapshot with `requests` finished in a 5 s window at `ts`. */
 export function snapshotAt(ts: number, variant: string, requests: number, windowS = 5): DerivedSnapshot {

@@ -1,9 +1,9 @@
-import { Collector, type FetchPage, type RoundResult } from './collector/collector.js';
-import type { Target } from './collector/targets.js';
-import type { Resolution, StoreStatus, TargetStatus, VariantSnapshot } from './model.js';
-import type { DashboardMetrics } from './self-metrics.js';
+import { Collector, type FetchPage, type RoundResult } from './collector.js';
+import type { Target } from './targets.js';
+import type { Resolution, StoreStatus, TargetStatus, VariantSnapshot } from '../model.js';
+import type { DashboardMetrics } from '../self-metrics.js';
 import type { SnapshotSource } from './source.js';
-import type { HistoryStore } from './store/history-store.js';
+import type { HistoryStore } from '../store/history-store.js';
 
 /** The dashboard's own scraping, with history in SQLite. */
 export class ScrapeSource implements SnapshotSource {

@@ -1,9 +1,9 @@
 import type { ScrapeHealth, StatusEvent, TargetStatus } from '../model.js';
 import type { DashboardMetrics } from '../self-metrics.js';
-import { deriveSnapshot, type DerivedSnapshot } from './derive.js';
-import { parseExposition } from './exposition.js';
-import { pointsWithIncreases, type PreviousPage, type SeriesPoint } from './increase.js';
-import { isCounterLike } from './names.js';
+import { deriveSnapshot, type DerivedSnapshot } from '../snapshot/derive.js';
+import { parseExposition } from '../snapshot/exposition.js';
+import { pointsWithIncreases, type PreviousPage, type SeriesPoint } from '../snapshot/increase.js';
+import { isCounterLike } from '../snapshot/names.js';
 import { redactUrl, redactUrlSecrets, type Target } from './targets.js';
 
 /**

@@ -1,14 +1,13 @@
 import { CATALOGUE, type MetricName } from '../../metrics/catalogue.js';
-import type { RoundResult } from '../collector/collector.js';
-import { deriveSnapshot, type DerivedSnapshot } from '../collector/derive.js';
-import type { SeriesPoint } from '../collector/increase.js';
-import { parseValue } from '../collector/exposition.js';
-import { METRIC } from '../collector/names.js';
-import { redactUrl, redactUrlSecrets } from '../collector/targets.js';
-import type { Resolution, StatusEvent, StoreStatus, TargetStatus, VariantSnapshot } from '../model.js';
+import type { RoundResult } from './collector.js';
+import { deriveSnapshot, type DerivedSnapshot } from '../snapshot/derive.js';
+import type { SeriesPoint } from '../snapshot/increase.js';
+import { parseValue } from '../snapshot/exposition.js';
+import { METRIC } from '../snapshot/names.js';
+import { redactUrl, redactUrlSecrets } from './targets.js';
+import { STEP_MS, type Resolution, type StatusEvent, type StoreStatus, type TargetStatus, type VariantSnapshot } from '../model.js';
 import type { DashboardMetrics } from '../self-metrics.js';
-import type { SnapshotSource } from '../source.js';
-import { STEP_MS } from '../store/history-store.js';
+import type { SnapshotSource } from './source.js';
 
 /**
  * Snapshots and history read from a Prometheus server that already scrapes the proxies (a fleet

@@ -1,4 +1,4 @@
-import type { Resolution, StoreStatus, TargetStatus, VariantSnapshot } from './model.js';
+import type { Resolution, StoreStatus, TargetStatus, VariantSnapshot } from '../model.js';
 
 /**
  * What the API reads from, whichever way snapshots are produced: the dashboard's own scraping
