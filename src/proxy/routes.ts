@@ -37,13 +37,13 @@ const LOCAL: Record<string, Route> = {
   '/admin/reset-rate-limit': { kind: 'admin-reset-rate-limit' },
 };
 
-const route = (dialect: Dialect, label: RouteLabel, pathname: string, consumes: boolean): UpstreamRoute => ({
+const route = (dialect: Dialect, label: RouteLabel, pathname: string, consumes: boolean, readsUsage = consumes): UpstreamRoute => ({
   kind: 'upstream',
   dialect,
   label,
   upstreamPath: dialect.upstreamPath(pathname),
   consumes,
-  readsUsage: consumes || label === 'other',
+  readsUsage,
 });
 
 /** A route whose client API is translated onto `upstreamPathname` of the translation's dialect. */
@@ -74,6 +74,7 @@ export function matchRoute(pathname: string, anthropicClient = false): Route {
   if (anthropicClient && pathname === '/v1/models') return ANTHROPIC_MODELS;
   const known = KNOWN[pathname];
   if (known) return known;
-  if (pathname.startsWith('/v1/') && pathname.length > 4) return route(openaiChat, 'other', pathname, false);
+  // An unknown endpoint may still spend tokens: its answer is read for usage, but never required to have any.
+  if (pathname.startsWith('/v1/') && pathname.length > 4) return route(openaiChat, 'other', pathname, false, true);
   return { kind: 'not-found' };
 }
