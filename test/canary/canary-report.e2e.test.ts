@@ -17,7 +17,7 @@ import { analysisQueries, holds } from '../../src/canary/rollout-queries.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { requireBinary } from '../support/binaries.js';
 import { startProxyFor, type TestProxy } from '../support/proxy.js';
-import { startPrometheus, type TestPrometheus } from '../deploy/prometheus-server.js';
+import { startPrometheus, type TestPrometheus } from '../support/prometheus-server.js';
 
 /**
  * The issue's demonstration: stable and canary proxies in front of the simulator, the canary

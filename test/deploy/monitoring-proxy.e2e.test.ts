@@ -10,7 +10,7 @@ import { formatChecklist, passed, verifyMonitoring } from '../../src/monitoring/
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { requireBinary } from '../support/binaries.js';
 import { startProxyFor, type TestProxy } from '../support/proxy.js';
-import { startPrometheus, type TestPrometheus } from './prometheus-server.js';
+import { startPrometheus, type TestPrometheus } from '../support/prometheus-server.js';
 
 /**
  * The issue's demonstration: a real Prometheus scrapes a stable and a canary proxy in front

@@ -6,7 +6,7 @@ import { formatChecklist, passed, verifyMonitoring } from '../../src/monitoring/
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { requireBinary } from '../support/binaries.js';
 import { startProxyFor, type TestProxy } from '../support/proxy.js';
-import { startPrometheus, type TestPrometheus } from './prometheus-server.js';
+import { startPrometheus, type TestPrometheus } from '../support/prometheus-server.js';
 
 /**
  * The most common deployment: one proxy, variant `production`. A real Prometheus scrapes it
