@@ -1,3 +1,4 @@
+import type { ProxyEnv } from '../config/proxy.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
 import { CLIENT_BUCKETS, clientBucket } from '../metrics/labels.js';
@@ -50,6 +51,35 @@ export interface AdmissionOptions {
   redisUrl?: string;
   /** A shared budget given directly instead of REDIS_URL (the weather harness's in-memory one). */
   shared?: SharedBudget;
+}
+
+type AdmissionEnv = Pick<
+  ProxyEnv,
+  | 'RATE_LIMIT_ENABLED' | 'MAX_WORKERS' | 'QUEUE_TIMEOUT' | 'QUEUE_MAX' | 'RATE_LIMIT_WINDOW' | 'RATE_LIMIT_CEILING_ALPHA' | 'RATE_LIMIT_HOLD_MARGIN'
+  | 'RATE_LIMIT_PROBE_INTERVAL' | 'RATE_LIMIT_MIN' | 'RATE_LIMIT_MAX' | 'RATE_LIMIT_INITIAL' | 'RATE_LIMIT_STATE_FILE' | 'RATE_LIMIT_STATE_MAX_AGE' | 'REDIS_URL'
+>;
+
+/**
+ * Admission options from the proxy's environment: RATE_LIMIT_INITIAL is held within
+ * [RATE_LIMIT_MIN, RATE_LIMIT_MAX], and a state file of `none` is no state file.
+ */
+export function admissionOptionsFrom(env: AdmissionEnv): AdmissionOptions {
+  return {
+    enabled: env.RATE_LIMIT_ENABLED,
+    maxWorkers: env.MAX_WORKERS,
+    queueTimeoutMs: env.QUEUE_TIMEOUT,
+    queueMax: env.QUEUE_MAX,
+    windowMs: env.RATE_LIMIT_WINDOW,
+    ceilingAlpha: env.RATE_LIMIT_CEILING_ALPHA,
+    holdMargin: env.RATE_LIMIT_HOLD_MARGIN,
+    probeInterval: env.RATE_LIMIT_PROBE_INTERVAL,
+    minRate: env.RATE_LIMIT_MIN,
+    maxRate: env.RATE_LIMIT_MAX,
+    initialRate: Math.min(Math.max(env.RATE_LIMIT_INITIAL, env.RATE_LIMIT_MIN), env.RATE_LIMIT_MAX),
+    stateFile: env.RATE_LIMIT_STATE_FILE === 'none' ? undefined : env.RATE_LIMIT_STATE_FILE,
+    stateMaxAgeMs: env.RATE_LIMIT_STATE_MAX_AGE,
+    redisUrl: env.REDIS_URL,
+  };
 }
 
 export interface AdmissionSnapshot {

@@ -7,7 +7,7 @@ import { ModelLabels } from '../metrics/labels.js';
 import { loadPriceTable } from '../accounting/pricing.js';
 import { UsageRecorder } from '../accounting/recorder.js';
 import { warmTokenizer } from '../accounting/estimate.js';
-import { Admission } from '../limits/admission.js';
+import { Admission, admissionOptionsFrom } from '../limits/admission.js';
 import { clearQuotaSampleAge, connectPacing, DEFAULT_PACING_FLOOR_RPS, QuotaPacer, QuotaPoller, quotaPollerOptionsFrom } from '../quota/index.js';
 import { Accountant } from './accountant.js';
 import { draining, pathRefused, ProxyError } from './errors.js';
@@ -50,26 +50,7 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Pr
   const upstream = (base: string) => pools.upstream(base);
 
   // Built with the limiter off too: MAX_WORKERS and the queue bounds hold either way.
-  const admission = new Admission(
-    {
-      enabled: env.RATE_LIMIT_ENABLED,
-      maxWorkers: env.MAX_WORKERS,
-      queueTimeoutMs: env.QUEUE_TIMEOUT,
-      queueMax: env.QUEUE_MAX,
-      windowMs: env.RATE_LIMIT_WINDOW,
-      ceilingAlpha: env.RATE_LIMIT_CEILING_ALPHA,
-      holdMargin: env.RATE_LIMIT_HOLD_MARGIN,
-      probeInterval: env.RATE_LIMIT_PROBE_INTERVAL,
-      minRate: env.RATE_LIMIT_MIN,
-      maxRate: env.RATE_LIMIT_MAX,
-      initialRate: Math.min(Math.max(env.RATE_LIMIT_INITIAL, env.RATE_LIMIT_MIN), env.RATE_LIMIT_MAX),
-      stateFile: env.RATE_LIMIT_STATE_FILE === 'none' ? undefined : env.RATE_LIMIT_STATE_FILE,
-      stateMaxAgeMs: env.RATE_LIMIT_STATE_MAX_AGE,
-      redisUrl: env.REDIS_URL,
-    },
-    metrics,
-    log.child({ component: 'limits' }),
-  );
+  const admission = new Admission(admissionOptionsFrom(env), metrics, log.child({ component: 'limits' }));
   await admission.start();
   const workersOnly = () => {
     const { inFlight, queueDepth } = admission.snapshot();

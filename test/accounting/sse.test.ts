@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SseParser, type SseEvent } from '../../src/accounting/sse.js';
-import { OPENAI_STREAM, ZAI_ANTHROPIC_STREAM, withLineEnding } from './fixtures.js';
+import { OPENAI_STREAM, ZAI_ANTHROPIC_STREAM, withLineEnding } from './support.js';
 
 function parseChunks(chunks: Buffer[], opts?: { maxEventBytes?: number }): { events: SseEvent[]; dropped: number } {
   const events: SseEvent[] = [];

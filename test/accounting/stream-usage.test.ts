@@ -6,7 +6,7 @@ import { anthropicMessages } from '../../src/dialects/anthropic-messages.js';
 
 const DIALECTS = { openai: openaiChat, anthropic: anthropicMessages };
 type Dialect = keyof typeof DIALECTS;
-import { OPENAI_STREAM, REAL_ANTHROPIC_STREAM, ZAI_ANTHROPIC_STREAM, withLineEnding } from './fixtures.js';
+import { OPENAI_STREAM, REAL_ANTHROPIC_STREAM, ZAI_ANTHROPIC_STREAM, withLineEnding } from './support.js';
 
 function read(dialect: Dialect, text: string, opts?: { collectText?: boolean; maxTextBytes?: number }, chunkSize = 0) {
   const r = new StreamUsageReader(DIALECTS[dialect].streamEvents(), opts);

@@ -16,8 +16,8 @@ import { storeReader } from '../../src/canary/store-reader.js';
 import { analysisQueries, holds } from '../../src/canary/rollout-queries.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { requireBinary } from '../support/binaries.js';
-import { startTestProxy, type TestProxy } from '../support/proxy.js';
-import { startPrometheus, type TestPrometheus } from '../deploy/prometheus-server.js';
+import { startProxyFor, type TestProxy } from '../support/proxy.js';
+import { startPrometheus, type TestPrometheus } from '../support/prometheus-server.js';
 
 /**
  * The issue's demonstration: stable and canary proxies in front of the simulator, the canary
@@ -90,10 +90,8 @@ describe('canary-report against live proxies, from the store and from Prometheus
         [`s-${s.name}`, sims[s.stableSim]!],
         [`c-${s.name}`, sims[s.canarySim]!],
       ] as const) {
-        const p = await startTestProxy({
+        const p = await startProxyFor(sim, {
           DEPLOYMENT_VARIANT: variant,
-          ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
-          ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl,
           ZAI_API_KEY: 'sk-canary-e2e',
           RATE_LIMIT_ENABLED: 'false',
           MAX_RETRIES: '0',

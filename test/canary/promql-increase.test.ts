@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { prometheusReader } from '../../src/canary/prometheus-reader.js';
 import { windowIncrease } from '../../src/canary/promql-increase.js';
 import { requireBinary } from '../support/binaries.js';
-import { startPrometheus, type TestPrometheus } from '../deploy/prometheus-server.js';
+import { startPrometheus, type TestPrometheus } from '../support/prometheus-server.js';
 
 /**
  * The increases the Argo analysis queries and canary-report's Prometheus source are made of,

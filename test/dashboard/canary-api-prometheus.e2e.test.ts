@@ -11,7 +11,7 @@ import { startDashboard, type RunningDashboard } from '../../src/dashboard/main.
 import type { CanaryResponse } from '../../src/dashboard/model.js';
 import { createLogger } from '../../src/log/logger.js';
 import { requireBinary } from '../support/binaries.js';
-import { startPrometheus, type TestPrometheus } from '../deploy/prometheus-server.js';
+import { startPrometheus, type TestPrometheus } from '../support/prometheus-server.js';
 import { startExporter } from './support/exporter.js';
 
 /**

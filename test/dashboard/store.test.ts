@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { HistoryStore } from '../../src/dashboard/store/history-store.js';
-import { snapshotAt } from './support/fixtures.js';
+import { snapshotAt } from './support/snapshots.js';
 
 const DAY = 86_400_000;
 const retention = { '5s': DAY, '1m': 7 * DAY, '1h': 90 * DAY };
@@ -65,7 +65,7 @@ test('retention prunes each tier by its own horizon, and the size is reported', 
 
 test('kill -9 while writing loses at most the round being written', async (t) => {
   const path = tempDb(t);
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'store-writer-child.ts'), path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'support/store-writer-child.ts'), path], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.after(() => child.kill('SIGKILL'));
   let lastAcked = 0;
   let buffer = '';

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { requireBinary } from '../support/binaries.js';
 import { testBaseImage } from '../support/container-bases.js';
+import { simUpstreamEnv } from '../support/proxy.js';
 import { freePort, pollUntil } from '../support/wait.js';
 
 /**
@@ -122,8 +123,7 @@ describe('container image', { skip, timeout: BUILD_TIMEOUT_MS + 5 * 60_000 }, ()
     runImage(['serve'], {
       HOST: '127.0.0.1',
       PORT: String(proxyPort),
-      ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
-      ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl,
+      ...simUpstreamEnv(sim),
       ZAI_API_KEY: 'test-key',
       DEPLOYMENT_VARIANT: 'stable',
     });

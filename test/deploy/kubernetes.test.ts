@@ -9,7 +9,7 @@ import { dashboardEnvShape } from '../../src/config/dashboard.js';
 import { parseDurationMs } from '../../src/config/fields.js';
 import { proxyEnvShape } from '../../src/config/proxy.js';
 import { kustomize, type Resource } from '../support/kustomize.js';
-import { validateAgainstSchema } from './kubernetes-schemas.js';
+import { validateAgainstSchema } from './support.js';
 
 const root = fileURLToPath(new URL('../../deploy/kubernetes/', import.meta.url));
 

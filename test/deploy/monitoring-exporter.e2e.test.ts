@@ -9,7 +9,7 @@ import { CATALOGUE, createMetrics, type MetricName, type Metrics } from '../../s
 import { panelQueries, substituteVariables } from '../../src/monitoring/dashboard-queries.js';
 import { formatChecklist, passed, verifyMonitoring } from '../../src/monitoring/verify.js';
 import { requireBinary } from '../support/binaries.js';
-import { startPrometheus, type TestPrometheus } from './prometheus-server.js';
+import { startPrometheus, type TestPrometheus } from '../support/prometheus-server.js';
 
 /**
  * The whole monitoring chain against a real Prometheus, with the proxy replaced by a small

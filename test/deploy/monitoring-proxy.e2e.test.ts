@@ -9,8 +9,8 @@ import { panelQueries, substituteVariables } from '../../src/monitoring/dashboar
 import { formatChecklist, passed, verifyMonitoring } from '../../src/monitoring/verify.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { requireBinary } from '../support/binaries.js';
-import { startTestProxy, type TestProxy } from '../support/proxy.js';
-import { startPrometheus, type TestPrometheus } from './prometheus-server.js';
+import { startProxyFor, type TestProxy } from '../support/proxy.js';
+import { startPrometheus, type TestPrometheus } from '../support/prometheus-server.js';
 
 /**
  * The issue's demonstration: a real Prometheus scrapes a stable and a canary proxy in front
@@ -74,12 +74,9 @@ describe('monitoring against a real Prometheus scraping live proxies', { skip: p
     const deadArm = await closedPort();
     for (const variant of ['stable', 'canary']) {
       proxies.push(
-        await startTestProxy({
+        await startProxyFor(sim, {
           ...(variant === 'stable' ? { CANARY_UPSTREAM: `http://127.0.0.1:${deadArm}`, CANARY_WEIGHT: '100' } : {}),
           DEPLOYMENT_VARIANT: variant,
-          ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
-          ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl,
-          ZAI_QUOTA_BASE_URL: sim.quotaBaseUrl,
           ZAI_API_KEY: 'sk-e2e-operator-key',
           QUOTA_POLL_ENABLED: 'true',
           QUOTA_POLL_INTERVAL: '500ms',

@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { formatChecklist, passed, verifyMonitoring } from '../../src/monitoring/verify.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { requireBinary } from '../support/binaries.js';
-import { startTestProxy, type TestProxy } from '../support/proxy.js';
-import { startPrometheus, type TestPrometheus } from './prometheus-server.js';
+import { startProxyFor, type TestProxy } from '../support/proxy.js';
+import { startPrometheus, type TestPrometheus } from '../support/prometheus-server.js';
 
 /**
  * The most common deployment: one proxy, variant `production`. A real Prometheus scrapes it
@@ -28,7 +28,7 @@ describe('verify-monitoring against a real Prometheus scraping one production pr
 
   before(async () => {
     sim = await startSimulator();
-    proxy = await startTestProxy({ ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl, ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl, ZAI_API_KEY: 'sk-single', LOG_LEVEL: 'silent' });
+    proxy = await startProxyFor(sim, { ZAI_API_KEY: 'sk-single', LOG_LEVEL: 'silent' });
     traffic = (async () => {
       while (running) {
         const res = await fetch(`${proxy.url}/v1/chat/completions`, {

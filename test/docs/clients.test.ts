@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { startSimulator } from '../../src/sim/index.js';
-import { startTestProxy } from '../support/proxy.js';
+import { startProxyFor } from '../support/proxy.js';
 import { read } from './support.js';
 
 /**
@@ -35,7 +35,7 @@ const status = async (p: Promise<unknown>) => p.then(() => 200, (e: unknown) => 
 
 async function withSetup(env: Record<string, string>, requiredKey: string, body: (url: string) => Promise<void>): Promise<void> {
   const sim = await startSimulator({ scenario: { requiredKey, outputTokens: 4 } });
-  const proxy = await startTestProxy({ ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl, ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl, ...env });
+  const proxy = await startProxyFor(sim, env);
   try {
     await body(proxy.url);
     // Whatever the client sent, no key reaches the logs.

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { startSimulator, type Simulator, type SimFault } from '../../src/sim/index.js';
-import { startTestProxy, type TestProxy } from '../support/proxy.js';
+import { startProxyFor, type TestProxy } from '../support/proxy.js';
 import { metricValue } from '../support/metric-values.js';
 import { pollUntil } from '../support/wait.js';
 
@@ -21,9 +21,7 @@ describe('total request deadline', () => {
 
   before(async () => {
     sim = await startSimulator();
-    proxy = await startTestProxy({
-      ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
-      ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl,
+    proxy = await startProxyFor(sim, {
       RATE_LIMIT_ENABLED: 'false',
       MAX_RETRIES: '3',
       RETRY_BASE_DELAY: '10ms',

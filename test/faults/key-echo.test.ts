@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { SecretRedactor } from '../../src/proxy/redact.js';
-import { startTestProxy, type TestProxy } from '../support/proxy.js';
+import { startProxyFor, type TestProxy } from '../support/proxy.js';
 
 /** Z.AI keys are `<id>.<secret>`. */
 const KEY = '0f1e2d3c4b5a69788796a5b4c3d2e1f0.K3yEch0S3cretHalf';
@@ -14,9 +14,7 @@ describe('the operator key echoed by the upstream never reaches a client', () =>
   let proxy: TestProxy;
   before(async () => {
     sim = await startSimulator();
-    proxy = await startTestProxy({
-      ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
-      ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl,
+    proxy = await startProxyFor(sim, {
       ZAI_API_KEY: KEY,
       RATE_LIMIT_ENABLED: 'false',
     });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { KeyRing } from '../../src/proxy/keys.js';
-import { startTestProxy, type TestProxy } from '../support/proxy.js';
+import { startProxyFor, type TestProxy } from '../support/proxy.js';
 import { pollUntil } from '../support/wait.js';
 import { metricValue } from '../support/metric-values.js';
 
@@ -22,7 +22,7 @@ describe('MAX_WORKERS with the rate limiter off', () => {
   let proxy: TestProxy;
   before(async () => {
     sim = await startSimulator({ scenario: { gateChunks: true, streamChunks: 2 } });
-    proxy = await startTestProxy({ ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl, RATE_LIMIT_ENABLED: 'false', MAX_WORKERS: '2', QUEUE_MAX: '2' });
+    proxy = await startProxyFor(sim, { RATE_LIMIT_ENABLED: 'false', MAX_WORKERS: '2', QUEUE_MAX: '2' });
   });
   after(async () => {
     await proxy.close();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { normaliseApiPath } from '../../src/proxy/api-path.js';
-import { startTestProxy, type TestProxy } from '../support/proxy.js';
+import { startProxyFor, type TestProxy } from '../support/proxy.js';
 import { rawExchange } from '../support/raw-http.js';
 
 /** Paths sent as-is on a raw socket (what `curl --path-as-is` does). */
@@ -14,7 +14,7 @@ describe('/v1 paths that leave the base after normalisation', () => {
   let proxy: TestProxy;
   before(async () => {
     sim = await startSimulator();
-    proxy = await startTestProxy({ ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl, ZAI_API_KEY: 'zai-operator-key-traversal-01', RATE_LIMIT_ENABLED: 'false' });
+    proxy = await startProxyFor(sim, { ZAI_API_KEY: 'zai-operator-key-traversal-01', RATE_LIMIT_ENABLED: 'false' });
   });
   after(async () => {
     await proxy.close();

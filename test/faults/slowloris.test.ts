@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
-import { startTestProxy, type TestProxy } from '../support/proxy.js';
+import { startProxyFor, type TestProxy } from '../support/proxy.js';
 import { rawConnect } from '../support/raw-http.js';
 
 /**
@@ -20,8 +20,7 @@ describe('client-side timeouts (slowloris)', () => {
   let proxy: TestProxy;
   before(async () => {
     sim = await startSimulator();
-    proxy = await startTestProxy({
-      ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
+    proxy = await startProxyFor(sim, {
       RATE_LIMIT_ENABLED: 'false',
       CLIENT_HEADERS_TIMEOUT: `${HEADERS_MS}ms`,
       CLIENT_BODY_TIMEOUT: `${BODY_MS}ms`,

@@ -4,7 +4,7 @@ import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { request } from 'undici';
 import { startSimulator, type Simulator, type SimFault } from '../../src/sim/index.js';
-import { startTestProxy, type TestProxy } from '../support/proxy.js';
+import { startProxyFor, type TestProxy } from '../support/proxy.js';
 import { metricValue } from '../support/metric-values.js';
 import { rawExchange, rawPost } from '../support/raw-http.js';
 
@@ -24,9 +24,7 @@ describe('a stream cut or stalled mid-way fails visibly', () => {
 
   before(async () => {
     sim = await startSimulator({ scenario: { streamChunks: 6 } });
-    proxy = await startTestProxy({
-      ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
-      ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl,
+    proxy = await startProxyFor(sim, {
       ZAI_API_KEY: KEY,
       RATE_LIMIT_ENABLED: 'false',
       MAX_RETRIES: '0',

@@ -1,16 +1,17 @@
 import { pino } from 'pino';
-import { Admission, type AdmissionOptions } from '../../src/limits/admission.js';
+import { readProxyEnv } from '../../src/config/proxy.js';
+import { Admission, admissionOptionsFrom, type AdmissionOptions } from '../../src/limits/admission.js';
 import { ManualClock } from '../../src/limits/clock.js';
 import { createMetrics } from '../../src/metrics/catalogue.js';
 
 export const silentLog = pino({ level: 'silent' });
 
+/** What a proxy started with no configuration gives its admission, less the state file. */
+const proxyDefaults: AdmissionOptions = { ...admissionOptionsFrom(readProxyEnv({})), stateFile: undefined };
+
 export function options(o: Partial<AdmissionOptions> = {}): AdmissionOptions {
-  return {
-    enabled: true, maxWorkers: 4, queueTimeoutMs: 30_000, queueMax: 100, windowMs: 1000,
-    ceilingAlpha: 0.3, holdMargin: 0.02, probeInterval: 10, minRate: 1, maxRate: 50, initialRate: 10,
-    stateMaxAgeMs: 6 * 3_600_000, ...o,
-  };
+  // Fewer workers, a shorter queue and 1 s windows than a deployment's keep these tests small.
+  return { ...proxyDefaults, maxWorkers: 4, queueMax: 100, windowMs: 1000, ...o };
 }
 
 export async function admission(o: Partial<AdmissionOptions> = {}, clock = new ManualClock()) {

@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { request } from 'undici';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
-import { spawnProxy } from '../support/proxy-process.js';
+import { spawnProxyFor } from '../support/proxy-process.js';
 
 const BODY = JSON.stringify({ model: 'glm-4.7', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] });
 
 const serve = (sim: Simulator) =>
-  spawnProxy({ ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl, RATE_LIMIT_INITIAL: '5000', RATE_LIMIT_MAX: '5000', MAX_WORKERS: '64', LOG_LEVEL: 'info' });
+  spawnProxyFor(sim, { RATE_LIMIT_INITIAL: '5000', RATE_LIMIT_MAX: '5000', MAX_WORKERS: '64', LOG_LEVEL: 'info' });
 
 async function send(url: string, n: number, concurrency: number): Promise<number[]> {
   const times: number[] = [];

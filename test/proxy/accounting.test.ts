@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { MAX_MODEL_LABELS } from '../../src/metrics/labels.js';
-import { startTestProxy, type TestProxy } from '../support/proxy.js';
+import { startProxyFor, type TestProxy } from '../support/proxy.js';
 import { metricValue } from '../support/metric-values.js';
 
 /**
@@ -16,9 +16,7 @@ describe('token accounting through the proxy', () => {
 
   before(async () => {
     sim = await startSimulator({ scenario: { outputTokens: 7, cachedTokens: 0, streamChunks: 3 } });
-    proxy = await startTestProxy({
-      ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
-      ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl,
+    proxy = await startProxyFor(sim, {
       DEPLOYMENT_VARIANT: 'canary',
       RATE_LIMIT_ENABLED: 'false',
       MAX_RETRIES: '0',
@@ -119,8 +117,8 @@ async function waitForValue(read: () => Promise<number>, want: number): Promise<
 describe('token accounting edge cases', () => {
   it('counts a stream cut mid-way once, from its partial output, and nothing when estimation is off', async () => {
     const sim = await startSimulator({ scenario: { streamUsage: 'final_chunk', streamChunks: 6 } });
-    const estimating = await startTestProxy({ ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl, RATE_LIMIT_ENABLED: 'false', MAX_RETRIES: '0' });
-    const silent = await startTestProxy({ ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl, RATE_LIMIT_ENABLED: 'false', MAX_RETRIES: '0', TOKEN_COUNTING_ENABLED: 'Off' });
+    const estimating = await startProxyFor(sim, { RATE_LIMIT_ENABLED: 'false', MAX_RETRIES: '0' });
+    const silent = await startProxyFor(sim, { RATE_LIMIT_ENABLED: 'false', MAX_RETRIES: '0', TOKEN_COUNTING_ENABLED: 'Off' });
     try {
       for (const proxy of [estimating, silent]) {
         // The stream dies after three content chunks, before the usage chunk.

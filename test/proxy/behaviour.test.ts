@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { request } from 'undici';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
-import { startTestProxy, type TestProxy } from '../support/proxy.js';
+import { startProxyFor, type TestProxy } from '../support/proxy.js';
 
 const KEY = 'zai-operator-key-8c1e55aa';
 const CLIENT_KEY = 'team-client-key-41f0';
@@ -23,9 +23,7 @@ describe('proxy core behaviour', () => {
 
   before(async () => {
     sim = await startSimulator();
-    proxy = await startTestProxy({
-      ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
-      ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl,
+    proxy = await startProxyFor(sim, {
       ZAI_API_KEY: KEY,
       PROXY_API_KEYS: `other-key, ${CLIENT_KEY}`,
       MAX_BODY_BYTES: '2048',
@@ -181,7 +179,7 @@ describe('proxy core behaviour', () => {
 describe('graceful drain', () => {
   it('finishes a stream in flight, refuses new work, and reports not ready', async () => {
     const sim = await startSimulator({ scenario: { gateChunks: true, streamChunks: 3 } });
-    const proxy = await startTestProxy({ ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl, RATE_LIMIT_ENABLED: 'false' });
+    const proxy = await startProxyFor(sim, { RATE_LIMIT_ENABLED: 'false' });
     try {
       const pending = request(`${proxy.url}/v1/chat/completions`, {
         method: 'POST',

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
-import { startTestProxy, type TestProxy } from '../support/proxy.js';
+import { startProxyFor, type TestProxy } from '../support/proxy.js';
 import { metricValue } from '../support/metric-values.js';
 
 /**
@@ -50,9 +50,7 @@ describe('Claude Code-shaped traffic through the proxy', () => {
 
   before(async () => {
     sim = await startSimulator({ scenario: { requiredKey: OPERATOR_KEY, toolUse: 'none' } });
-    proxy = await startTestProxy({
-      ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
-      ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl,
+    proxy = await startProxyFor(sim, {
       ZAI_API_KEY: OPERATOR_KEY,
       PROXY_API_KEYS: CLIENT_KEY,
       RATE_LIMIT_ENABLED: 'false',

@@ -4,7 +4,7 @@ import { request } from 'undici';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
-import { startTestProxy, type TestProxy } from '../support/proxy.js';
+import { startProxyFor, type TestProxy } from '../support/proxy.js';
 
 /**
  * What the proxy tells SDKs about deadlines and retries, with the real Node SDKs at their
@@ -23,9 +23,7 @@ describe('deadlines and retry signals for SDK clients', () => {
 
   before(async () => {
     sim = await startSimulator();
-    proxy = await startTestProxy({
-      ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
-      ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl,
+    proxy = await startProxyFor(sim, {
       ZAI_API_KEY: KEY,
       MAX_RETRIES: String(MAX_RETRIES),
       RETRY_BASE_DELAY: '10ms',
@@ -130,9 +128,7 @@ describe('deadlines and retry signals for SDK clients', () => {
 describe('SHOULD_RETRY_FALSE_AFTER_RETRIES=false', () => {
   it('leaves the final answer after proxy retries without x-should-retry, so SDKs retry as before', async () => {
     const sim = await startSimulator({ scenario: { faults: [{ kind: 'zaiError', code: 1302, times: -1 }] } });
-    const proxy = await startTestProxy({
-      ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
-      ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl,
+    const proxy = await startProxyFor(sim, {
       MAX_RETRIES: '1',
       RETRY_BASE_DELAY: '10ms',
       RATE_LIMIT_ENABLED: 'false',

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simContent, startSimulator, type Simulator } from '../../src/sim/index.js';
-import { startTestProxy, type TestProxy } from '../support/proxy.js';
+import { startProxyFor, type TestProxy } from '../support/proxy.js';
 import { metricValue } from '../support/metric-values.js';
 
 /**
@@ -34,9 +34,7 @@ describe('Codex CLI through the proxy (Responses API over Z.AI chat completions)
 
   before(async () => {
     sim = await startSimulator({ scenario: { requiredKey: OPERATOR_KEY } });
-    proxy = await startTestProxy({
-      ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
-      ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl,
+    proxy = await startProxyFor(sim, {
       ZAI_API_KEY: OPERATOR_KEY,
       PROXY_API_KEYS: CLIENT_KEY,
       RATE_LIMIT_ENABLED: 'false',

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { request } from 'undici';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { CATALOGUE } from '../../src/metrics/catalogue.js';
-import { startTestProxy, type TestProxy } from '../support/proxy.js';
+import { startProxyFor, type TestProxy } from '../support/proxy.js';
 import { requireBinary } from '../support/binaries.js';
 
 const promtool = requireBinary('promtool');
@@ -16,7 +16,7 @@ describe('the live /metrics page', () => {
 
   before(async () => {
     sim = await startSimulator({ scenario: { cachedTokens: 1 } });
-    proxy = await startTestProxy({ ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl, ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl, DEPLOYMENT_VARIANT: 'stable' });
+    proxy = await startProxyFor(sim, { DEPLOYMENT_VARIANT: 'stable' });
     for (const [path, body] of [
       ['/v1/chat/completions', { model: 'glm-4.7', messages: [{ role: 'user', content: 'x' }] }],
       ['/v1/messages', { model: 'glm-4.7', max_tokens: 5, stream: true, messages: [{ role: 'user', content: 'x' }] }],

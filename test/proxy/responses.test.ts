@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { request } from 'undici';
 import OpenAI from 'openai';
 import { REASONING_TEXT, simContent, startSimulator, type Simulator } from '../../src/sim/index.js';
-import { startTestProxy, type TestProxy } from '../support/proxy.js';
+import { startProxyFor, type TestProxy } from '../support/proxy.js';
 import { metricValue } from '../support/metric-values.js';
 
 /**
@@ -28,9 +28,7 @@ describe('POST /v1/responses, translated to Z.AI chat completions', () => {
 
   before(async () => {
     sim = await startSimulator({ scenario: { requiredKey: KEY } });
-    proxy = await startTestProxy({
-      ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
-      ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl,
+    proxy = await startProxyFor(sim, {
       ZAI_API_KEY: KEY,
       MAX_RETRIES: '1',
       RETRY_BASE_DELAY: '10ms',

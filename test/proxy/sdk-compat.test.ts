@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
-import { startTestProxy, type TestProxy } from '../support/proxy.js';
+import { startProxyFor, type TestProxy } from '../support/proxy.js';
 import { metricValue } from '../support/metric-values.js';
 
 const KEY = 'zai-test-key-3f9a1c77d2';
@@ -16,9 +16,7 @@ describe('official SDKs through the proxy, unchanged', () => {
 
   before(async () => {
     sim = await startSimulator({ scenario: { requiredKey: KEY, outputTokens: 12, cachedTokens: 3, streamChunks: 4 } });
-    proxy = await startTestProxy({
-      ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
-      ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl,
+    proxy = await startProxyFor(sim, {
       ZAI_API_KEY: KEY,
     });
     openai = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: 'client-side-placeholder', maxRetries: 0 });

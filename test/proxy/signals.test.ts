@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { request } from 'undici';
 import { startSimulator } from '../../src/sim/index.js';
+import { simUpstreamEnv } from '../support/proxy.js';
 
 const bin = new URL('../../bin/zai-proxy', import.meta.url).pathname;
 
@@ -11,7 +12,7 @@ describe('zai-proxy serve as a process', () => {
   it('on SIGTERM finishes the stream in flight, then exits 0', async () => {
     const sim = await startSimulator({ scenario: { gateChunks: true, streamChunks: 3 } });
     const child = spawn(process.execPath, [bin, 'serve'], {
-      env: { PATH: process.env.PATH, PORT: '0', ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl, RATE_LIMIT_STATE_FILE: 'none', SHUTDOWN_GRACE: '20s' },
+      env: { PATH: process.env.PATH, PORT: '0', ...simUpstreamEnv(sim), RATE_LIMIT_STATE_FILE: 'none', SHUTDOWN_GRACE: '20s' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     try {

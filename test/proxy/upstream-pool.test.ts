@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { upstreamPoolSize } from '../../src/proxy/upstream-pools.js';
-import { startTestProxy, type TestProxy } from '../support/proxy.js';
+import { startProxyFor, type TestProxy } from '../support/proxy.js';
 
 const STREAM_BODY = JSON.stringify({ model: 'glm-4.7', stream: true, messages: [{ role: 'user', content: 'hi' }] });
 
@@ -19,8 +19,7 @@ describe('upstream pool follows the admission limit', () => {
 
   before(async () => {
     sim = await startSimulator();
-    proxy = await startTestProxy({
-      ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
+    proxy = await startProxyFor(sim, {
       MAX_WORKERS: String(ADMITTED),
       UPSTREAM_CONNECTIONS: '2',
       RATE_LIMIT_INITIAL: '1000',

@@ -4,7 +4,7 @@ import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { estimateTokensSync, promptText } from '../../src/accounting/estimate.js';
 import { REASONING_TEXT, THINKING_SIGNATURE, promptTokensFor, simContent, startSimulator, type Simulator } from '../../src/sim/index.js';
-import { post } from './helpers.js';
+import { post } from './support.js';
 
 const SHELL_OPENAI: OpenAI.ChatCompletionTool = {
   type: 'function',

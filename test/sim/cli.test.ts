@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { it } from 'node:test';
-import { MESSAGES, post } from './helpers.js';
+import { MESSAGES, post } from './support.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { request } from 'undici';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
-import { MESSAGES, post, sseData } from './helpers.js';
+import { MESSAGES, post, sseData } from './support.js';
 
 /** Reads a body to its end or its error, keeping whatever bytes arrived. */
 async function drain(body: AsyncIterable<Uint8Array>): Promise<{ text: string; error: unknown }> {

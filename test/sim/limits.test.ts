@@ -3,7 +3,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { request } from 'undici';
 import { ChunkGate, SlidingWindowCeiling } from '../../src/sim/limits.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
-import { MESSAGES, post } from './helpers.js';
+import { MESSAGES, post } from './support.js';
 
 describe('SlidingWindowCeiling', () => {
   it('admits exactly rps per sliding window and does not count rejections', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { request } from 'undici';
 import { SimTimeoutError, promptTokensFor, startSimulator, type Simulator } from '../../src/sim/index.js';
-import { MESSAGES, get, post } from './helpers.js';
+import { MESSAGES, get, post } from './support.js';
 
 const QUOTA = '/api/monitor/usage/quota/limit';
 

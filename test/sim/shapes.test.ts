@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { MODEL_NAMES, REASONING_TEXT, promptTokensFor, simContent, startSimulator, type Simulator } from '../../src/sim/index.js';
 import { estimateTokensSync, promptText } from '../../src/accounting/estimate.js';
-import { MESSAGES, anthropicStream, get, openaiStream, post } from './helpers.js';
+import { MESSAGES, anthropicStream, get, openaiStream, post } from './support.js';
 
 describe('simulator answers both Z.AI shapes', () => {
   let sim: Simulator;

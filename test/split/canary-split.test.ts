@@ -4,7 +4,7 @@ import { readProxyEnv } from '../../src/config/proxy.js';
 import { ARM_HEADER, armFor } from '../../src/split/canary-split.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { metricValue } from '../support/metric-values.js';
-import { startTestProxy, type TestProxy } from '../support/proxy.js';
+import { startProxyFor, type TestProxy } from '../support/proxy.js';
 import { freePort } from '../support/wait.js';
 
 /**
@@ -49,9 +49,9 @@ describe('canary split between live proxies in front of the simulator', () => {
   let sim: Simulator;
   let canary: TestProxy;
   const started: TestProxy[] = [];
-  const base = (sim: Simulator) => ({ ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl, ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl, ZAI_API_KEY: 'sk-operator', RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'silent' });
+  const base = { ZAI_API_KEY: 'sk-operator', RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'silent' };
   const stableWith = async (env: Record<string, string>) => {
-    const p = await startTestProxy({ ...base(sim), DEPLOYMENT_VARIANT: 'stable', ...env });
+    const p = await startProxyFor(sim, { ...base, DEPLOYMENT_VARIANT: 'stable', ...env });
     started.push(p);
     return p;
   };
@@ -68,7 +68,7 @@ describe('canary split between live proxies in front of the simulator', () => {
 
   before(async () => {
     sim = await startSimulator();
-    canary = await startTestProxy({ ...base(sim), DEPLOYMENT_VARIANT: 'canary' });
+    canary = await startProxyFor(sim, { ...base, DEPLOYMENT_VARIANT: 'canary' });
   });
   after(async () => {
     await Promise.all(started.map((p) => p.close()));

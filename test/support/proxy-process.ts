@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { simUpstreamEnv, type SimUpstream } from './proxy.js';
 
 const bin = new URL('../../bin/zai-proxy', import.meta.url).pathname;
 const probeModule = new URL('./memory-probe.mjs', import.meta.url).pathname;
@@ -88,4 +89,9 @@ export async function spawnProxy(env: Record<string, string>, nodeArgs: string[]
       clearTimeout(timer);
     },
   };
+}
+
+/** spawnProxy in front of a running simulator: every upstream base from `sim`, the rest from `env`. */
+export function spawnProxyFor(sim: SimUpstream, env: Record<string, string> = {}, nodeArgs: string[] = [], opts: { memoryProbe?: boolean } = {}): Promise<ProxyProcess> {
+  return spawnProxy({ ...simUpstreamEnv(sim), ...env }, nodeArgs, opts);
 }

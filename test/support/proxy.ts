@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { readProxyEnv } from '../../src/config/proxy.js';
 import { createLogger } from '../../src/log/logger.js';
 import { startProxy, type ProxyServer } from '../../src/proxy/server.js';
+import type { Simulator } from '../../src/sim/index.js';
 
 export interface TestProxy extends ProxyServer {
   /** Every log line the proxy wrote, as text (for secret scans and assertions). */
@@ -34,4 +35,21 @@ export async function startTestProxy(env: Record<string, string | undefined> = {
     metricsText: () => proxy.metrics.registry.metrics(),
     close: () => proxy.shutdown(0),
   });
+}
+
+/** The upstream bases a simulator serves (the OpenAI-compatible, Anthropic-compatible and quota APIs). */
+export type SimUpstream = Pick<Simulator, 'openaiBaseUrl' | 'anthropicBaseUrl' | 'quotaBaseUrl'>;
+
+/** The proxy's upstream variables pointed at a running simulator. */
+export function simUpstreamEnv(sim: SimUpstream): Record<string, string> {
+  return { ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl, ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl, ZAI_QUOTA_BASE_URL: sim.quotaBaseUrl };
+}
+
+/**
+ * startTestProxy in front of a running simulator: every upstream base from `sim`, the rest
+ * (and any base to override) from `env`. The operator key is the test's to set there: without
+ * ZAI_API_KEY the proxy sends each client's own key upstream.
+ */
+export function startProxyFor(sim: SimUpstream, env: Record<string, string | undefined> = {}): Promise<TestProxy> {
+  return startTestProxy({ ...simUpstreamEnv(sim), ...env });
 }

@@ -1,5 +1,5 @@
 import { startSimulator, type Simulator } from '../../../src/sim/index.js';
-import { startTestProxy, type TestProxy } from '../../support/proxy.js';
+import { startProxyFor, type TestProxy } from '../../support/proxy.js';
 
 /** The simulator with one live proxy per variant in front of it. */
 export async function startLiveProxies(variants: readonly string[], after: (f: () => Promise<void>) => void): Promise<{ sim: Simulator; proxies: Record<string, TestProxy> }> {
@@ -7,13 +7,11 @@ export async function startLiveProxies(variants: readonly string[], after: (f: (
   after(() => sim.close());
   const proxies: Record<string, TestProxy> = {};
   for (const v of variants) {
-    const p = await startTestProxy({
+    const p = await startProxyFor(sim, {
       PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'silent',
       RATE_LIMIT_STATE_FILE: 'none',
-      ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
-      ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl,
       ZAI_API_KEY: 'sk-test-dashboard-secret',
       DEPLOYMENT_VARIANT: v,
       RATE_LIMIT_ENABLED: 'false',

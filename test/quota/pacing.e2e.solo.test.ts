@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { startSimulator } from '../../src/sim/index.js';
 import type { QuotaView } from '../../src/quota/index.js';
-import { startTestProxy, type TestProxy } from '../support/proxy.js';
+import { startProxyFor, type TestProxy } from '../support/proxy.js';
 import { metricValue } from '../support/metric-values.js';
 
 /**
@@ -91,10 +91,7 @@ describe('quota pacing: a window that would run out before its reset', () => {
     const budget = Math.round(20 * perCall * 4);
     sim.setScenario({ quotaWindow: { budgetTokens: budget, usedTokens: 0, resetAt: Date.now() + 3_600_000 } });
 
-    const proxy = await startTestProxy({
-      ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
-      ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl,
-      ZAI_QUOTA_BASE_URL: sim.quotaBaseUrl,
+    const proxy = await startProxyFor(sim, {
       ZAI_API_KEY: KEY,
       QUOTA_POLL_ENABLED: 'true',
       QUOTA_POLL_INTERVAL: '250ms',
@@ -211,7 +208,7 @@ describe('quota pacing: an exhausted window', () => {
     const sim = await startSimulator({ scenario: { requiredKey: KEY, quota: { exhausted: true, code: 1308, resetAt } } });
     t.after(() => sim.close());
     // Pacing without polling: the upstream's own 1308 is what blocks.
-    const proxy = await startTestProxy({ ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl, ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl, ZAI_API_KEY: KEY, QUOTA_PACING: 'on', ...LIMITER });
+    const proxy = await startProxyFor(sim, { ZAI_API_KEY: KEY, QUOTA_PACING: 'on', ...LIMITER });
     t.after(() => proxy.close());
     const texts: string[] = [];
 
@@ -251,10 +248,7 @@ describe('quota pacing: an exhausted window', () => {
     const resetAt = wholeSecondsFromNow(3_000);
     const sim = await startSimulator({ scenario: { requiredKey: KEY, quotaWindow: { budgetTokens: 5_000, usedTokens: 5_000, resetAt } } });
     t.after(() => sim.close());
-    const proxy = await startTestProxy({
-      ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
-      ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl,
-      ZAI_QUOTA_BASE_URL: sim.quotaBaseUrl,
+    const proxy = await startProxyFor(sim, {
       ZAI_API_KEY: KEY,
       QUOTA_POLL_ENABLED: 'true',
       QUOTA_POLL_INTERVAL: '100ms',

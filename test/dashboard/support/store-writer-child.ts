@@ -1,6 +1,6 @@
 // Child process for the kill -9 test: writes one round every few ms until killed.
-import { HistoryStore } from '../../src/dashboard/store/history-store.js';
-import { snapshotAt } from './support/fixtures.js';
+import { HistoryStore } from '../../../src/dashboard/store/history-store.js';
+import { snapshotAt } from './snapshots.js';
 
 const [path] = process.argv.slice(2);
 const store = HistoryStore.open(path!, { retentionMs: { '5s': 1e12, '1m': 1e12, '1h': 1e12 } });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { errorBody, quotaExhaustedMessage, startSimulator, statusForCode, type Simulator } from '../../src/sim/index.js';
 import { ZAI_ERROR_TABLE } from '../../src/zai/errors.js';
-import { startTestProxy, type TestProxy } from '../support/proxy.js';
+import { startProxyFor, type TestProxy } from '../support/proxy.js';
 import { metricValue } from '../support/metric-values.js';
 import type { MetricName } from '../../src/metrics/catalogue.js';
 import { pollUntil } from '../support/wait.js';
@@ -24,9 +24,7 @@ describe('retries through the live proxy', () => {
 
   before(async () => {
     sim = await startSimulator();
-    proxy = await startTestProxy({
-      ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
-      ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl,
+    proxy = await startProxyFor(sim, {
       ZAI_API_KEY: KEY,
       MAX_RETRIES: String(MAX_RETRIES),
       RETRY_BASE_DELAY: '10ms',

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import type { QuotaView } from '../../src/quota/index.js';
-import { startTestProxy, type TestProxy } from '../support/proxy.js';
+import { startProxyFor, type TestProxy } from '../support/proxy.js';
 import { metricValue } from '../support/metric-values.js';
 
 /**
@@ -35,12 +35,10 @@ interface Pair {
 async function start(t: import('node:test').TestContext, resetAt: number, polling: boolean): Promise<Pair> {
   const sim = await startSimulator({ scenario: { requiredKey: KEY, quotaWindow: { budgetTokens: BUDGET, usedTokens: BUDGET - 400, resetAt } } });
   t.after(() => sim.close());
-  const proxy = await startTestProxy({
-    ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
-    ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl,
+  const proxy = await startProxyFor(sim, {
     ZAI_API_KEY: KEY,
     ...LIMITER,
-    ...(polling ? { QUOTA_POLL_ENABLED: 'true', QUOTA_POLL_INTERVAL: '100ms', ZAI_QUOTA_BASE_URL: sim.quotaBaseUrl, QUOTA_PACING: 'off' } : {}),
+    ...(polling ? { QUOTA_POLL_ENABLED: 'true', QUOTA_POLL_INTERVAL: '100ms', QUOTA_PACING: 'off' } : {}),
   });
   t.after(() => proxy.close());
   return { sim, proxy };

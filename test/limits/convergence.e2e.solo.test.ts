@@ -2,7 +2,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'undici';
 import { startSimulator, type Simulator, type SimStats } from '../../src/sim/index.js';
-import { startTestProxy, type TestProxy } from '../support/proxy.js';
+import { startProxyFor, type TestProxy } from '../support/proxy.js';
 import { requireBinary } from '../support/binaries.js';
 import { RedisServer } from '../support/redis-server.js';
 
@@ -131,10 +131,8 @@ async function traceWindows(t: TestContext, sim: Simulator, proxies: TestProxy[]
 const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
-function env(sim: Simulator, extra: Record<string, string>): Record<string, string> {
+function env(extra: Record<string, string>): Record<string, string> {
   return {
-    ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
-    ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl,
     ZAI_API_KEY: KEY,
     LOG_LEVEL: 'warn',
     RATE_LIMIT_WINDOW: `${WINDOW_MS}ms`,
@@ -156,8 +154,9 @@ describe('request-rate ceiling: convergence through the live proxy', () => {
 
   before(async () => {
     sim = await startSimulator({ scenario: { rateLimit: { rps: CEILING / 2, windowMs: 500 } } });
-    proxy = await startTestProxy(
-      env(sim, {
+    proxy = await startProxyFor(
+      sim,
+      env({
         RATE_LIMIT_INITIAL: String(5 * CEILING),
         RATE_LIMIT_MAX: String(5 * CEILING),
         // Shorter than the default 10 so a raised ceiling is looked for soon after it moves;
@@ -213,7 +212,7 @@ describe('concurrency limit: AIMD through the live proxy', () => {
     sim = await startSimulator({ scenario: { concurrencyLimit: 2, streamChunks: 4, chunkIntervalMs: 4 } });
     // 1302 backs off a quarter of RETRY_BASE_DELAY; 100 ms makes that span a few stream
     // lifetimes even when the machine is loaded.
-    proxy = await startTestProxy(env(sim, { RATE_LIMIT_INITIAL: '400', RATE_LIMIT_MAX: '400', MAX_WORKERS: '10', RETRY_BASE_DELAY: '100ms' }));
+    proxy = await startProxyFor(sim, env({ RATE_LIMIT_INITIAL: '400', RATE_LIMIT_MAX: '400', MAX_WORKERS: '10', RETRY_BASE_DELAY: '100ms' }));
     agent = new Agent({ connections: 32 });
   });
   after(async () => {
@@ -257,9 +256,9 @@ describe('two proxies sharing Redis', () => {
   it('together hold one ceiling: the shared window sums both replicas and both adopt one estimate', { skip: redisBin.skip }, async (t) => {
     const sim = await startSimulator({ scenario: { rateLimit: { rps: 30, windowMs: 500 } } });
     const agent = new Agent({ connections: 64 });
-    const shared = env(sim, { REDIS_URL: redis!.url, RATE_LIMIT_INITIAL: String(5 * CEILING), RATE_LIMIT_MAX: '400', RATE_LIMIT_PROBE_INTERVAL: '10', MAX_WORKERS: '64' });
-    const a = await startTestProxy(shared);
-    const b = await startTestProxy(shared);
+    const shared = env({ REDIS_URL: redis!.url, RATE_LIMIT_INITIAL: String(5 * CEILING), RATE_LIMIT_MAX: '400', RATE_LIMIT_PROBE_INTERVAL: '10', MAX_WORKERS: '64' });
+    const a = await startProxyFor(sim, shared);
+    const b = await startProxyFor(sim, shared);
     t.after(async () => {
       await a.close();
       await b.close();

@@ -4,7 +4,7 @@ import { request } from 'undici';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import type { MetricName } from '../../src/metrics/catalogue.js';
 import type { QuotaView } from '../../src/quota/index.js';
-import { startTestProxy, type TestProxy } from '../support/proxy.js';
+import { startProxyFor, type TestProxy } from '../support/proxy.js';
 import { metricValue } from '../support/metric-values.js';
 
 /**
@@ -79,10 +79,7 @@ describe('quota poller through a live proxy', () => {
 
   before(async () => {
     sim = await startSimulator({ scenario: { requiredKey: KEY, quotaWindow: { budgetTokens: 10_000, usedTokens: 2_500, resetAt, level: 'pro' } } });
-    proxy = await startTestProxy({
-      ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
-      ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl,
-      ZAI_QUOTA_BASE_URL: sim.quotaBaseUrl,
+    proxy = await startProxyFor(sim, {
       ZAI_API_KEY: KEY,
       DEPLOYMENT_VARIANT: VARIANT,
       QUOTA_POLL_ENABLED: 'true',
@@ -217,9 +214,7 @@ describe('quota poller: refused connection goes stale after the bound, then reco
     const port = Number(new URL(quotaSim.quotaBaseUrl).port);
     const upstream = await startSimulator();
     t.after(() => upstream.close());
-    const proxy = await startTestProxy({
-      ZAI_OPENAI_BASE_URL: upstream.openaiBaseUrl,
-      ZAI_ANTHROPIC_BASE_URL: upstream.anthropicBaseUrl,
+    const proxy = await startProxyFor(upstream, {
       ZAI_QUOTA_BASE_URL: quotaSim.quotaBaseUrl,
       ZAI_API_KEY: KEY,
       QUOTA_POLL_ENABLED: 'true',

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
-import { startTestProxy, type TestProxy } from '../support/proxy.js';
+import { startProxyFor, type TestProxy } from '../support/proxy.js';
 import { metricValue } from '../support/metric-values.js';
 import { pollUntil } from '../support/wait.js';
 
@@ -26,9 +26,7 @@ function post(proxy: TestProxy, path: string, body: string, signal?: AbortSignal
   return request(`${proxy.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${CLIENT_KEY}`, ...headers }, body, signal });
 }
 
-const baseEnv = (sim: Simulator, extra: Record<string, string>) => ({
-  ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
-  ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl,
+const baseEnv = (extra: Record<string, string>) => ({
   ZAI_API_KEY: KEY,
   PROXY_API_KEYS: CLIENT_KEY,
   ADMIN_TOKEN,
@@ -45,8 +43,8 @@ describe('admission queue through the live proxy', () => {
 
   before(async () => {
     sim = await startSimulator();
-    proxy = await startTestProxy(baseEnv(sim, { MAX_WORKERS: '1', QUEUE_MAX: '1', QUEUE_TIMEOUT: '60s' }));
-    quick = await startTestProxy(baseEnv(sim, { MAX_WORKERS: '1', QUEUE_MAX: '10', QUEUE_TIMEOUT: '150ms' }));
+    proxy = await startProxyFor(sim, baseEnv({ MAX_WORKERS: '1', QUEUE_MAX: '1', QUEUE_TIMEOUT: '60s' }));
+    quick = await startProxyFor(sim, baseEnv({ MAX_WORKERS: '1', QUEUE_MAX: '10', QUEUE_TIMEOUT: '150ms' }));
   });
   after(async () => {
     sim.setScenario({ gateChunks: false });
@@ -158,7 +156,7 @@ describe('POST /admin/reset-rate-limit', () => {
 
   before(async () => {
     sim = await startSimulator();
-    proxy = await startTestProxy(baseEnv(sim, { MAX_WORKERS: '2' }));
+    proxy = await startProxyFor(sim, baseEnv({ MAX_WORKERS: '2' }));
   });
   after(async () => {
     await proxy.close();
@@ -195,7 +193,7 @@ describe('POST /admin/reset-rate-limit', () => {
   });
 
   it('without ADMIN_TOKEN, a configured client key may reset', async () => {
-    const open = await startTestProxy(baseEnv(sim, { MAX_WORKERS: '2', ADMIN_TOKEN: '' }));
+    const open = await startProxyFor(sim, baseEnv({ MAX_WORKERS: '2', ADMIN_TOKEN: '' }));
     try {
       sim.setScenario({ faults: [{ kind: 'zaiError', code: 1302, times: 1 }] });
       await (await post(open, '/v1/chat/completions', BODY)).body.text();
@@ -219,9 +217,9 @@ describe('limiter state file', () => {
       await sim.close();
       await rm(dir, { recursive: true, force: true });
     });
-    const env = baseEnv(sim, { RATE_LIMIT_STATE_FILE: file, RATE_LIMIT_WINDOW: '250ms', RATE_LIMIT_INITIAL: '40', RATE_LIMIT_MAX: '40', MAX_RETRIES: '0' });
+    const env = baseEnv({ RATE_LIMIT_STATE_FILE: file, RATE_LIMIT_WINDOW: '250ms', RATE_LIMIT_INITIAL: '40', RATE_LIMIT_MAX: '40', MAX_RETRIES: '0' });
 
-    const first = await startTestProxy(env);
+    const first = await startProxyFor(sim, env);
     let learned: number;
     try {
       // A burst 2.5× over the true ceiling: most of it is refused, and the window that saw it
@@ -235,7 +233,7 @@ describe('limiter state file', () => {
     const saved = JSON.parse(await readFile(file, 'utf8')) as { ceiling: number; rate: number };
     assert.equal(saved.ceiling, learned);
 
-    const second = await startTestProxy(env);
+    const second = await startProxyFor(sim, env);
     t.after(() => second.close());
     const health = JSON.parse(await (await request(`${second.url}/health`)).body.text());
     assert.equal(health.limiter.ceiling, learned, 'resumed, not relearned from RATE_LIMIT_INITIAL');
