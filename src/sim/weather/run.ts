@@ -1,9 +1,10 @@
 import { setMaxListeners } from 'node:events';
 import { pino } from 'pino';
-import { Admission, AdmissionRejected, type AdmissionOptions, type AttemptOutcome, type Permit } from '../../limits/admission.js';
+import { Admission, AdmissionRejected, admissionOptionsFrom, type AdmissionOptions, type AttemptOutcome, type Permit } from '../../limits/admission.js';
+import { readProxyEnv } from '../../config/proxy.js';
 import { ManualClock } from '../../limits/clock.js';
 import { createMetrics } from '../../metrics/catalogue.js';
-import { retryDelayMs } from '../../zai/retry.js';
+import { DEFAULT_RETRY_BASE_MS, retryDelayMs } from '../../zai/retry.js';
 import { MemoryBudget, MemoryStore } from './memory-budget.js';
 import { seededRandom, UpstreamModel, type ModelAnswer, type UpstreamWeather } from './upstream-model.js';
 
@@ -66,19 +67,18 @@ export interface WeatherResult {
 
 const MAX_RETRIES = 3;
 
+/**
+ * The proxy's limiter defaults, with what the scenarios need otherwise: 1 s windows (a scenario
+ * on the defaults' 30 s windows says so), room for their 40+ clients, ceilings above
+ * RATE_LIMIT_MAX's 50, and no state file or Redis.
+ */
 export const DEFAULT_WEATHER_ADMISSION: AdmissionOptions = {
-  enabled: true,
-  maxWorkers: 64,
-  queueTimeoutMs: 30_000,
-  queueMax: 1000,
+  ...admissionOptionsFrom(readProxyEnv({})),
+  stateFile: undefined,
+  redisUrl: undefined,
   windowMs: 1000,
-  ceilingAlpha: 0.3,
-  holdMargin: 0.02,
-  probeInterval: 10,
-  minRate: 1,
+  maxWorkers: 64,
   maxRate: 200,
-  initialRate: 10,
-  stateMaxAgeMs: 6 * 3_600_000,
 };
 
 export async function runWeather(s: WeatherScenario): Promise<WeatherResult> {
@@ -135,7 +135,7 @@ export async function runWeather(s: WeatherScenario): Promise<WeatherResult> {
         cur.upstreamFailed++;
         return;
       }
-      await sleep(retryDelayMs(attempt + 1, { class: CLASS[sent.answer] }, random, { baseMs: s.retryBaseMs ?? 1000 }));
+      await sleep(retryDelayMs(attempt + 1, { class: CLASS[sent.answer] }, random, { baseMs: s.retryBaseMs ?? DEFAULT_RETRY_BASE_MS }));
     }
   };
 
