@@ -83,7 +83,6 @@ function startAll() {
 
 const rotated = (names, round) => names.map((_, i) => names[(i + round) % names.length]);
 const names = () => Object.keys(targets);
-const proxies = () => names().filter((n) => targets[n].proxy);
 const r3 = (v) => +v.toFixed(3);
 
 async function eventLoopP99Ms(name) {

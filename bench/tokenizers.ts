@@ -99,7 +99,7 @@ function jsonHeavy(bytes: number): string {
       },
       sample: { id: Math.floor(r() * 1e9), ok: r() < 0.5, ratio: Math.round(r() * 1e4) / 1e4, uuid: Math.floor(r() * 2 ** 48).toString(16) },
     };
-    const s = JSON.stringify(tool, null, i % 2 === 0 ? 2 : undefined) + ',\n';
+    const s = `${JSON.stringify(tool, null, i % 2 === 0 ? 2 : undefined)},\n`;
     out.push(s);
     n += s.length;
   }
@@ -206,7 +206,7 @@ console.log(`| ${lcols.join(' | ')} |\n|${lcols.map(() => '---').join('|')}|`);
 for (const r of loopRows) console.log(`| ${lcols.map((k) => String(r[k])).join(' | ')} |`);
 writeFileSync(new URL('./results/tokenizers-loop.json', import.meta.url), JSON.stringify({ at: new Date().toISOString(), rows: loopRows }, null, 2));
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: optional packages without types, compared by their own APIs
 function importOptional(name: string): Promise<any> {
   return import(name);
 }

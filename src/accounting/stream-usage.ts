@@ -20,7 +20,7 @@ export interface StreamEvents {
   /** The event may carry usage: others are not parsed unless text is collected. */
   mayCarryUsage(e: SseEvent): boolean;
   /** A parsed event; `text` is given only when text is collected. True when it ends the stream. */
-  read(event: Json, text: TextSink | undefined): boolean | void;
+  read(event: Json, text: TextSink | undefined): boolean | undefined;
   /** The usage the stream reported so far. */
   usage(): TokenUsage | undefined;
 }

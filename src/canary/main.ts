@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util';
 import { parseDurationMs } from '../config/fields.js';
+import { parseCommandLine } from '../cli/parse-args.js';
 import { SourceUnreadableError, type ArmReader } from './arms.js';
 import { formatReport } from './format.js';
 import { DEFAULT_THRESHOLDS, EXIT_CODE, EXIT_UNREADABLE, type Thresholds } from './judgement.js';
@@ -71,35 +71,33 @@ export interface CanaryArgs {
 }
 
 export function parseCanaryArgs(args: string[], env: NodeJS.ProcessEnv = process.env): CanaryArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        db: { type: 'string' },
-        prometheus: { type: 'string' },
-        since: { type: 'string', default: '30m' },
-        stable: { type: 'string', default: 'stable' },
-        canary: { type: 'string', default: 'canary' },
-        'stable-match': { type: 'string' },
-        'canary-match': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        'promote-error-rate': { type: 'string' },
-        'promote-latency-ratio': { type: 'string' },
-        'rollback-error-rate': { type: 'string' },
-        'rollback-latency-ratio': { type: 'string' },
-        'latency-slack': { type: 'string' },
-        'token-tolerance': { type: 'string' },
-        sustain: { type: 'string' },
-        'min-requests': { type: 'string' },
-        alpha: { type: 'string' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const { values } = parseCommandLine(
+    {
+    args,
+    strict: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      db: { type: 'string' },
+      prometheus: { type: 'string' },
+      since: { type: 'string', default: '30m' },
+      stable: { type: 'string', default: 'stable' },
+      canary: { type: 'string', default: 'canary' },
+      'stable-match': { type: 'string' },
+      'canary-match': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'promote-error-rate': { type: 'string' },
+      'promote-latency-ratio': { type: 'string' },
+      'rollback-error-rate': { type: 'string' },
+      'rollback-latency-ratio': { type: 'string' },
+      'latency-slack': { type: 'string' },
+      'token-tolerance': { type: 'string' },
+      sustain: { type: 'string' },
+      'min-requests': { type: 'string' },
+      alpha: { type: 'string' },
+    },
+    },
+    (message) => new UsageError(message),
+  );
   if (values.db !== undefined && values.prometheus !== undefined) throw new UsageError('give either --db or --prometheus, not both');
   if (values.prometheus !== undefined && !/^https?:\/\/[^/]/.test(values.prometheus)) throw new UsageError('--prometheus must be an http(s) URL');
   const sm = values['stable-match'];

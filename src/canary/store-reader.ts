@@ -26,8 +26,12 @@ export function addSnapshot(a: ArmCounts, s: VariantSnapshot): void {
   counts(s.errors.zai_by_class, a.zaiErrors);
   const b = s.buckets;
   if (b) {
-    b.latency.forEach((n, i) => (a.latency[i] = (a.latency[i] ?? 0) + n));
-    b.ttfb.forEach((n, i) => (a.ttfb[i] = (a.ttfb[i] ?? 0) + n));
+    b.latency.forEach((n, i) => {
+      a.latency[i] = (a.latency[i] ?? 0) + n;
+    });
+    b.ttfb.forEach((n, i) => {
+      a.ttfb[i] = (a.ttfb[i] ?? 0) + n;
+    });
   }
   for (const d of REPORTED_DIRECTIONS) a.tokens[d] += s.tokens.window[d] ?? 0;
   a.costUsd += s.cost_usd.window;

@@ -1,7 +1,7 @@
 import type { SseEvent } from '../accounting/sse.js';
 import type { StreamEvents, TextSink } from '../accounting/stream-usage.js';
 import { usageFromOpenAi, type TokenUsage } from '../accounting/usage.js';
-import { type Dialect, type Json } from './dialect.js';
+import type { Dialect, Json } from './dialect.js';
 import { isRecord } from '../lib/json.js';
 
 /** OpenAI chunks carry `"usage": null` until the last one when include_usage is on. */

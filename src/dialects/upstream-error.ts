@@ -1,4 +1,4 @@
-import { type ErrorFacts } from './dialect.js';
+import type { ErrorFacts } from './dialect.js';
 import { isRecord } from '../lib/json.js';
 
 /**

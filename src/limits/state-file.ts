@@ -26,7 +26,7 @@ export async function saveLimits(path: string, state: PersistedLimits): Promise<
   const tmp = join(dir, `${basename(path)}.tmp-${randomBytes(6).toString('hex')}`);
   const body = JSON.stringify({ ceiling: state.ceiling, rate: state.rate, concurrencyLimit: state.concurrencyLimit, ts: new Date(state.savedAtMs).toISOString() });
   try {
-    await writeFile(tmp, body + '\n', { mode: 0o644 });
+    await writeFile(tmp, `${body}\n`, { mode: 0o644 });
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true }).catch(() => undefined);

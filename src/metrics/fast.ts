@@ -48,7 +48,7 @@ abstract class FastMetric<Child> {
     let entry = this.children.get(key);
     if (!entry) {
       const labels: LabelObject = {};
-      this.labelNames.forEach((n, i) => (labels[n] = values[i]!));
+      for (const [i, n] of this.labelNames.entries()) labels[n] = values[i]!;
       entry = { labels, child: this.create() };
       this.children.set(key, entry);
     }

@@ -8,7 +8,7 @@ export const OTHER = 'other';
 export const MAX_MODEL_LABELS = 32;
 export const CLIENT_BUCKETS = 8;
 
-const MODEL_NAME = /^[a-z0-9][a-z0-9._:\/-]{0,63}$/;
+const MODEL_NAME = /^[a-z0-9][a-z0-9._:/-]{0,63}$/;
 
 /** Lower-cased model names, first come first kept, up to a fixed count; the rest are "other". */
 export class ModelLabels {

@@ -363,7 +363,7 @@ function panelJson(p: PanelSpec, id: number, x: number, y: number): { [k: string
   if (p.type === 'stat' || p.type === 'gauge') defaults.color = { mode: 'thresholds' };
   if (p.mappings) {
     const options: { [k: string]: Json } = {};
-    p.mappings.forEach(([value, text, color], index) => (options[String(value)] = { text, color, index }));
+    for (const [index, [value, text, color]] of p.mappings.entries()) options[String(value)] = { text, color, index };
     defaults.mappings = [{ type: 'value', options }];
   }
   const options: { [k: string]: Json } =

@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { parseDurationMs } from '../config/fields.js';
 
 /** The two Prometheus HTTP API calls an operator's checks need, nothing more. */
@@ -42,7 +42,7 @@ export function prometheusApi(baseUrl: string, { timeoutMs = 10_000 } = {}): Pro
   const base = baseUrl.replace(/\/+$/, '');
 
   async function call(path: string, form?: Record<string, string>): Promise<ApiBody> {
-    let res;
+    let res: Dispatcher.ResponseData;
     try {
       res = await request(`${base}${path}`, {
         method: form ? 'POST' : 'GET',

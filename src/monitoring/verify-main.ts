@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from '../cli/parse-args.js';
 import { ConfigError, parseDurationMs } from '../config/fields.js';
 import { prometheusApi } from './prometheus-api.js';
 import { formatChecklist, JOB_NAME, passed, verifyMonitoring, type VerifyOptions } from './verify.js';
@@ -9,21 +9,19 @@ export const USAGE =
 
 /** Reads the command line into options; bad input is a ConfigError (exit 2 with one line). */
 export function parseVerifyArgs(args: string[]): VerifyOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        prometheus: { type: 'string' },
-        'grafana-dashboard': { type: 'string' },
-        job: { type: 'string', default: 'zai-proxy' },
-        'expected-interval': { type: 'string', default: '15s' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    throw new ConfigError(`${(err as Error).message}\n${USAGE}`);
-  }
+  const { values } = parseCommandLine(
+    {
+    args,
+    options: {
+      prometheus: { type: 'string' },
+      'grafana-dashboard': { type: 'string' },
+      job: { type: 'string', default: 'zai-proxy' },
+      'expected-interval': { type: 'string', default: '15s' },
+    },
+    strict: true,
+    },
+    (message) => new ConfigError(`${message}\n${USAGE}`),
+  );
   const url = values.prometheus;
   if (!url || !/^https?:\/\/[^/]/.test(url)) throw new ConfigError(`--prometheus must be an http(s) URL\n${USAGE}`);
   const job = values.job!;

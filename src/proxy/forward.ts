@@ -510,7 +510,7 @@ function parseJsonBody(req: IncomingMessage, body: Buffer): unknown {
 
 function isEventStream(contentType: string | string[] | undefined): boolean {
   const value = Array.isArray(contentType) ? contentType[0] : contentType;
-  return value !== undefined && value.includes('text/event-stream');
+  return value?.includes('text/event-stream') === true;
 }
 
 function networkFailure(err: unknown, reject: (e: ProxyError) => void): AttemptFailure {

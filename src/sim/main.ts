@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/fields.js';
 import { ScenarioError } from './scenario.js';
-import { startSimulator } from './server.js';
+import { startSimulator, type Simulator } from './server.js';
 import { listeningOn } from '../cli/port-in-use.js';
 
 /** `zai-proxy sim [--port N] [--host H] [--scenario '<json>']` */
@@ -27,7 +27,7 @@ export async function main(args: string[]): Promise<void> {
       throw new ConfigError('invalid configuration: --scenario must be a JSON object');
     }
   }
-  let sim;
+  let sim: Simulator;
   try {
     sim = await listeningOn(portVariable, port, () => startSimulator({ port, host: values.host, scenario: scenario as never }));
   } catch (err) {

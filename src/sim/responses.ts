@@ -83,7 +83,11 @@ export function openaiStreamEvents(c: CompletionSpec): StreamEvent[] {
   const head = `data: {"id":"${c.id}","object":"chat.completion.chunk","created":${c.created},"model":${JSON.stringify(c.model)},"choices":`;
   const events: StreamEvent[] = [];
   let first = true;
-  const role = () => (first ? ((first = false), '"role":"assistant",') : '');
+  const role = () => {
+    if (!first) return '';
+    first = false;
+    return '"role":"assistant",';
+  };
   if (c.reasoning) {
     for (const r of REASONING_DELTAS) {
       events.push({ text: `${head}[{"index":0,"delta":{${role()}"reasoning_content":${JSON.stringify(r)}},"finish_reason":null}]}\n\n`, delta: true });

@@ -18,7 +18,10 @@ const bin = new URL('../../bin/zai-proxy', import.meta.url).pathname;
 
 function capturingLogger() {
   const lines: string[] = [];
-  const logger = createLogger('info', new Writable({ write: (c: Buffer, _e, d) => (lines.push(c.toString()), d()) }));
+  const logger = createLogger('info', new Writable({ write: (c: Buffer, _e, d) => {
+        lines.push(c.toString());
+        d();
+      }, }));
   return { logger, text: () => lines.join('') };
 }
 

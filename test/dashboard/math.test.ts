@@ -43,7 +43,7 @@ function durationLines(okCounts: number[], slowCounts: number[], start: number) 
   // Two series (two status codes) so summing across series is exercised.
   const lines: string[] = [`process_start_time_seconds ${start}`];
   const emit = (code: string, counts: number[]) => {
-    DURATION_BUCKETS.forEach((b, i) => lines.push(`${dur}_bucket{status_code="${code}",variant="stable",le="${b}"} ${counts[i] ?? counts[counts.length - 1]}`));
+    for (const [i, b] of DURATION_BUCKETS.entries()) lines.push(`${dur}_bucket{status_code="${code}",variant="stable",le="${b}"} ${counts[i] ?? counts[counts.length - 1]}`);
     lines.push(`${dur}_bucket{status_code="${code}",variant="stable",le="+Inf"} ${counts[counts.length - 1]}`);
   };
   emit('200', okCounts);

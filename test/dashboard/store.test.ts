@@ -90,7 +90,7 @@ test('kill -9 while writing loses at most the round being written', async (t) =>
   // Every acknowledged round is there, each complete (both variants), in order, no gaps.
   assert.ok(stable.length >= lastAcked / 5_000);
   assert.equal(rows.length, stable.length * 2);
-  stable.forEach((ts, i) => assert.equal(ts, (i + 1) * 5_000));
+  for (const [i, ts] of stable.entries()) assert.equal(ts, (i + 1) * 5_000);
 });
 
 test('resume query returns rows strictly after (ts, variant); latest is per variant', (t) => {

@@ -73,7 +73,7 @@ function tick(m: Metrics, n: number): void {
 }
 
 async function serve(metrics: Metrics): Promise<{ server: Server; address: string }> {
-  const server = createServer((req, res) => {
+  const server = createServer((_req, res) => {
     void metrics.registry.metrics().then((text) => {
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
       res.end(text);

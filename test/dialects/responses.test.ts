@@ -165,13 +165,13 @@ test('stream: two tool calls become two items in order, a custom tool call keeps
 
 test('stream: finish_reason length ends in response.incomplete; an error event or a cut ends in response.failed', () => {
   const length = new ResponsesStream(CTX);
-  const a = length.push(Buffer.from(chunk({ content: 'abc' }) + chunk({}, 'length') + 'data: [DONE]\n\n')) + length.end(true);
+  const a = length.push(Buffer.from(`${chunk({ content: 'abc' }) + chunk({}, 'length')}data: [DONE]\n\n`)) + length.end(true);
   const last = events(a).at(-1)!;
   assert.equal(last.type, 'response.incomplete');
   assert.deepEqual(last.response!.incomplete_details, { reason: 'max_output_tokens' });
 
   const failing = new ResponsesStream(CTX);
-  const b = failing.push(Buffer.from(chunk({ content: 'abc' }) + 'data: {"error":{"message":"upstream broke"}}\n\n')) + failing.end(true);
+  const b = failing.push(Buffer.from(`${chunk({ content: 'abc' })}data: {"error":{"message":"upstream broke"}}\n\n`)) + failing.end(true);
   const failed = events(b).at(-1)!;
   assert.equal(failed.type, 'response.failed');
   assert.deepEqual((failed.response!.error as { message: string }).message, 'upstream broke');

@@ -154,7 +154,9 @@ function checkKubectl(args: string[]): void {
   } else if (verb === 'argo' && sub === 'rollouts') {
     const action = rest[2];
     assert.ok(['get', 'promote', 'abort', 'retry', 'undo', 'pause'].includes(action!), `kubectl argo rollouts ${action}: not a command this runbook knows`);
-    const name = action === 'get' || action === 'retry' ? (assert.equal(rest[3], 'rollout'), rest[4]) : rest[3];
+    const named = action === 'get' || action === 'retry';
+    if (named) assert.equal(rest[3], 'rollout');
+    const name = named ? rest[4] : rest[3];
     assert.equal(object('rollout', name!, namespace).kind, 'Rollout');
   } else {
     assert.fail(`kubectl ${rest.join(' ')}: the test does not know how to check this command`);

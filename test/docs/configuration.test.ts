@@ -55,7 +55,10 @@ const code = readInCode();
 function setByManifests(): Map<string, string> {
   const out = new Map<string, string>();
   const visit = (node: unknown, file: string): void => {
-    if (Array.isArray(node)) return node.forEach((n) => visit(n, file));
+    if (Array.isArray(node)) {
+      for (const n of node) visit(n, file);
+      return;
+    }
     if (node === null || typeof node !== 'object') return;
     const o = node as Record<string, unknown>;
     if (typeof o.name === 'string' && /^[A-Z][A-Z0-9_]*$/.test(o.name) && ('value' in o || 'valueFrom' in o)) out.set(o.name, file);

@@ -88,7 +88,7 @@ function links(): Link[] {
 
 
 describe('the repository points only at itself', () => {
-  it('no file under src/, bin/, scripts/, test/, deploy/, docs/, web/src/ or bench/ names a path outside the repository', (t) => {
+  it('no file under src/, bin/, scripts/, test/, deploy/, docs/, web/src/ or bench/ names a path outside the repository', () => {
     assert.ok(scanned.length > 100, `only ${scanned.length} files scanned`);
     const bad: string[] = [];
     for (const file of scanned) {
@@ -113,7 +113,7 @@ describe('the repository points only at itself', () => {
 });
 
 describe('every document the repository names exists', () => {
-  it('links and docs/… mentions resolve, anchors included', (t) => {
+  it('links and docs/… mentions resolve, anchors included', () => {
     const broken: string[] = [];
     const anchors = new Map<string, Set<string>>();
     for (const link of links()) {

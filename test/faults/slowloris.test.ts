@@ -41,7 +41,7 @@ describe('client-side timeouts (slowloris)', () => {
 
   it('headers sent one byte at a time are still bounded by the headers timeout', async () => {
     const c = await rawConnect(proxy.url);
-    const bytes = 'GET /health HTTP/1.1\r\nHost: x\r\nX-Pad: ' + 'a'.repeat(10_000);
+    const bytes = `GET /health HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(10_000)}`;
     let i = 0;
     const timer = setInterval(() => c.socket.writable && c.socket.write(bytes[i++ % bytes.length]!), 20);
     try {

@@ -152,9 +152,9 @@ describe('Codex CLI through the proxy (Responses API over Z.AI chat completions)
     const after = await counters();
     assert.deepEqual({ input: after.input - before.input, output: after.output - before.output }, { input: usage.input_tokens, output: usage.output_tokens });
 
-    const escape = await codex('now write outside', scratch);
+    const outside = await codex('now write outside', scratch);
     // Codex reports a command its sandbox refused only to the model: read it where the model does.
-    assert.ok(turnUsage(escape).output_tokens > 0);
+    assert.ok(turnUsage(outside).output_tokens > 0);
     const refused = (sim.stats().lastBody as { messages: Array<{ role: string; content: unknown }> }).messages.at(-1)!;
     assert.equal(refused.role, 'tool');
     assert.match(String(refused.content), /exited with code [1-9][\s\S]*Read-only file system/, String(refused.content));

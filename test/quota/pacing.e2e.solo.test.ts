@@ -146,7 +146,7 @@ describe('quota pacing: a window that would run out before its reset', () => {
       await Promise.all(workers);
     }
     const summary = trace.map((p) => `${((p.at - t0) / 1000).toFixed(1)}s used=${p.used.toFixed(3)} rate=${p.rate.toFixed(2)} exhausts=${((p.exhaustsAt - t0) / 1000).toFixed(1)}s`);
-    t.diagnostic(`per call ${perCall} tokens, budget ${budget}, reset at 12.0s, outcomes ${JSON.stringify(outcomes)}, first 1308 at ${first1308At === undefined ? 'never' : ((first1308At - t0) / 1000).toFixed(1) + 's'}`);
+    t.diagnostic(`per call ${perCall} tokens, budget ${budget}, reset at 12.0s, outcomes ${JSON.stringify(outcomes)}, first 1308 at ${first1308At === undefined ? 'never' : `${((first1308At - t0) / 1000).toFixed(1)}s`}`);
     for (const line of summary) t.diagnostic(line);
 
     // Unpaced, the limiter's 20 req/s would exhaust the window a third of the way to the reset.

@@ -84,7 +84,7 @@ async function harness(t: TestContext, scenario: Partial<SimScenario> = {}, over
 }
 
 type Labels = Record<string, string>;
-async function valueOf(metric: Metrics['zai_proxy_quota_usage_ratio'] | Metrics['zai_proxy_quota_poll_total'] | Metrics['zai_proxy_quota_sample_age_seconds'], labels: Labels = {}) {
+async function metricValue(metric: Metrics['zai_proxy_quota_usage_ratio'] | Metrics['zai_proxy_quota_poll_total'] | Metrics['zai_proxy_quota_sample_age_seconds'], labels: Labels = {}) {
   const { values } = await metric.get();
   const hit = values.filter((v) => Object.entries(labels).every(([k, want]) => (v.labels as Labels)[k] === want));
   assert.ok(hit.length <= 1, 'at most one series matches');
@@ -95,7 +95,7 @@ async function seriesOf(metric: Metrics['zai_proxy_quota_usage_ratio']) {
 }
 async function polls(h: Harness) {
   const out: Record<string, number | undefined> = {};
-  for (const result of ['success', 'error', 'malformed', 'stale']) out[result] = await valueOf(h.metrics.zai_proxy_quota_poll_total, { result });
+  for (const result of ['success', 'error', 'malformed', 'stale']) out[result] = await metricValue(h.metrics.zai_proxy_quota_poll_total, { result });
   return out;
 }
 
@@ -116,12 +116,12 @@ test('healthy: the current shape becomes windows in the view and gauges, the req
   });
   const m = h.metrics;
   const fiveHour = { window: 'five_hour', limit_type: 'credit_limit' };
-  assert.equal(await valueOf(m.zai_proxy_quota_usage_ratio, fiveHour), 0.37);
-  assert.equal(await valueOf(m.zai_proxy_quota_remaining_ratio, fiveHour), 0.63);
-  assert.equal(await valueOf(m.zai_proxy_quota_reset_time_seconds, fiveHour), 1788541838);
-  assert.equal(await valueOf(m.zai_proxy_quota_reset_time_seconds, { window: 'weekly' }), 1788900000);
-  assert.equal(await valueOf(m.zai_proxy_quota_usage_ratio, { window: 'monthly', limit_type: 'time_limit' }), 0.12);
-  assert.equal(await valueOf(m.zai_proxy_quota_sample_age_seconds), 0);
+  assert.equal(await metricValue(m.zai_proxy_quota_usage_ratio, fiveHour), 0.37);
+  assert.equal(await metricValue(m.zai_proxy_quota_remaining_ratio, fiveHour), 0.63);
+  assert.equal(await metricValue(m.zai_proxy_quota_reset_time_seconds, fiveHour), 1788541838);
+  assert.equal(await metricValue(m.zai_proxy_quota_reset_time_seconds, { window: 'weekly' }), 1788900000);
+  assert.equal(await metricValue(m.zai_proxy_quota_usage_ratio, { window: 'monthly', limit_type: 'time_limit' }), 0.12);
+  assert.equal(await metricValue(m.zai_proxy_quota_sample_age_seconds), 0);
   assert.deepEqual(await polls(h), { success: 1, error: 0, malformed: 0, stale: 0 });
   // every series carries the variant
   assert.match(await m.registry.metrics(), /zai_proxy_quota_usage_ratio\{window="five_hour",limit_type="credit_limit",variant="test"\} 0\.37/);
@@ -138,7 +138,7 @@ test('usage rising between polls: real traffic to the simulator moves the five-h
   const h = await harness(t, { quotaWindow: { budgetTokens: 10_000, usedTokens: 1_000, resetAt } });
   await h.poller.pollOnce();
   const fiveHour = { window: 'five_hour', limit_type: 'credit_limit' };
-  assert.equal(await valueOf(h.metrics.zai_proxy_quota_usage_ratio, fiveHour), 0.1);
+  assert.equal(await metricValue(h.metrics.zai_proxy_quota_usage_ratio, fiveHour), 0.1);
   for (let i = 0; i < 3; i++) {
     const res = await request(`${h.sim.openaiBaseUrl}/chat/completions`, {
       method: 'POST',
@@ -152,9 +152,9 @@ test('usage rising between polls: real traffic to the simulator moves the five-h
   assert.ok(used > 1_000);
   h.clock.ms += MIN;
   await h.poller.pollOnce();
-  assert.equal(await valueOf(h.metrics.zai_proxy_quota_usage_ratio, fiveHour), used / 10_000);
-  assert.equal(await valueOf(h.metrics.zai_proxy_quota_remaining_ratio, fiveHour), 1 - used / 10_000);
-  assert.equal(await valueOf(h.metrics.zai_proxy_quota_reset_time_seconds, fiveHour), resetAt / 1000);
+  assert.equal(await metricValue(h.metrics.zai_proxy_quota_usage_ratio, fiveHour), used / 10_000);
+  assert.equal(await metricValue(h.metrics.zai_proxy_quota_remaining_ratio, fiveHour), 1 - used / 10_000);
+  assert.equal(await metricValue(h.metrics.zai_proxy_quota_reset_time_seconds, fiveHour), resetAt / 1000);
   assert.deepEqual(h.samples.map((s) => s.limits[0]!.usedRatio), [0.1, used / 10_000]);
   assert.deepEqual(h.samples.map((s) => s.fetchedAtMs), [T0, T0 + MIN]);
   const v = h.view();
@@ -197,7 +197,7 @@ test('only unknown types: a good sample with no windows, and the old series go a
   for (const metric of [h.metrics.zai_proxy_quota_usage_ratio, h.metrics.zai_proxy_quota_remaining_ratio, h.metrics.zai_proxy_quota_reset_time_seconds]) {
     assert.deepEqual((await metric.get()).values, []);
   }
-  assert.equal(await valueOf(h.metrics.zai_proxy_quota_sample_age_seconds), 0);
+  assert.equal(await metricValue(h.metrics.zai_proxy_quota_sample_age_seconds), 0);
   assert.deepEqual(await polls(h), { success: 2, error: 0, malformed: 0, stale: 0 });
 });
 
@@ -211,7 +211,7 @@ test('malformed body and HTTP 500 keep the last good sample while it is fresh; p
   await h.poller.pollOnce();
   let v = h.view();
   assert.deepEqual([v.stale, v.lastPoll?.result, v.sampleAgeSeconds, v.windows.length], [false, 'malformed', 60, 2]);
-  assert.equal(await valueOf(h.metrics.zai_proxy_quota_usage_ratio, fiveHour), 0.37);
+  assert.equal(await metricValue(h.metrics.zai_proxy_quota_usage_ratio, fiveHour), 0.37);
 
   h.sim.setScenario({ quotaResponse: { status: 500, body: JSON.stringify({ code: 500, msg: `boom ${MARKER}`, success: false }) } });
   h.clock.ms = T0 + STALE_AFTER; // exactly at the bound: still fresh
@@ -224,8 +224,8 @@ test('malformed body and HTTP 500 keep the last good sample while it is fresh; p
   await h.poller.pollOnce();
   v = h.view();
   assert.deepEqual([v.stale, v.lastPoll?.result, v.sampleAgeSeconds, v.windows.length], [true, 'stale', 901, 2]);
-  assert.equal(await valueOf(h.metrics.zai_proxy_quota_sample_age_seconds), 901);
-  assert.equal(await valueOf(h.metrics.zai_proxy_quota_usage_ratio, fiveHour), 0.37, 'a stale sample stays exported');
+  assert.equal(await metricValue(h.metrics.zai_proxy_quota_sample_age_seconds), 901);
+  assert.equal(await metricValue(h.metrics.zai_proxy_quota_usage_ratio, fiveHour), 0.37, 'a stale sample stays exported');
   h.clock.ms += MIN;
   await h.poller.pollOnce();
   assert.equal(h.staleCalls(), 1, 'announced once per outage');
@@ -332,7 +332,7 @@ test('a poll that outlives its timeout is an error and does not hang', async (t)
   t.after(() => poller.stop());
   await poller.pollOnce();
   assert.equal(poller.view().lastPoll?.result, 'error');
-  assert.equal(await valueOf(metrics.zai_proxy_quota_poll_total, { result: 'error' }), 1);
+  assert.equal(await metricValue(metrics.zai_proxy_quota_poll_total, { result: 'error' }), 1);
   assert.ok(!captured.join('').includes(KEY));
 });
 

@@ -50,7 +50,11 @@ describe('live feed shell', () => {
     const seen: string[] = [];
     const feed = new LiveFeed(
       '/api/events',
-      { open: (u) => (sources.push(new FakeSource(u)), sources.at(-1)!), now: () => now, setTimeout: (fn, ms) => timers.push({ fn, ms }), clearTimeout: () => {} },
+      { open: (u) => {
+          const source = new FakeSource(u);
+          sources.push(source);
+          return source;
+        }, now: () => now, setTimeout: (fn, ms) => timers.push({ fn, ms }), clearTimeout: () => {} },
       { hello: () => seen.push('hello'), snapshot: (s) => seen.push(`snap:${s.variant}`), status: () => seen.push('status'), reconnected: () => seen.push('reconnected'), state: (s) => seen.push(s.kind) },
     );
     feed.start();

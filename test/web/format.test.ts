@@ -14,6 +14,7 @@ describe('formatting pins the outputs an operator reads', () => {
     }
   });
   test('numbers, rates and counts', () => {
+    // biome-ignore lint/suspicious/noApproximativeNumericConstant: a number with many digits, not π
     assert.equal(formatNumber(3.14159), '3.14');
     assert.equal(formatRate(5.5), '5.5');
     assert.equal(formatRate(0), '0.0');

@@ -241,6 +241,7 @@ function bindingFrom(index: PointIndex): Pick<LimiterStats, 'binding' | 'binding
 
 export function deriveSnapshot(input: DeriveInput): DerivedSnapshot {
   const { ts, variant, scrape } = input;
+  // biome-ignore lint/complexity/useMathMinMax: a NaN window must read as 0, which Math.max would not do
   const w = input.windowS > 0 ? input.windowS : 0;
   const index = new PointIndex(input.points);
   const rate = (count: number) => (w > 0 ? count / w : 0);

@@ -1,4 +1,4 @@
-import { type ErrorFacts, type Json } from '../dialect.js';
+import type { ErrorFacts, Json } from '../dialect.js';
 import { isRecord } from '../../lib/json.js';
 
 /**

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type Json } from '../dialect.js';
+import type { Json } from '../dialect.js';
 import type { ResponsesContext } from './request.js';
 import { isRecord } from '../../lib/json.js';
 

@@ -1,5 +1,5 @@
 import { SseParser } from '../../accounting/sse.js';
-import { type Json } from '../dialect.js';
+import type { Json } from '../dialect.js';
 import type { StreamTranslator } from '../translation.js';
 import type { ResponsesContext } from './request.js';
 import { callItem, customInput, messageItem, newId, reasoningItem, responseObject, responsesUsage, statusFor } from './response.js';

@@ -5,7 +5,7 @@ import { createMetrics, type Metrics } from '../../../src/metrics/catalogue.js';
 /** A loopback /metrics endpoint serving a catalogue registry the test drives directly. */
 export async function startExporter(variant: string): Promise<{ url: string; metrics: Metrics; server: Server; close(): Promise<void> }> {
   const metrics = createMetrics(variant);
-  const server = createServer((req, res) => {
+  const server = createServer((_req, res) => {
     void metrics.registry.metrics().then((text) => {
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
       res.end(text);

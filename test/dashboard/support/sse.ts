@@ -31,9 +31,15 @@ export function openSse(url: string, headers: Record<string, string> = {}) {
           let isEvent = false;
           for (const line of block.split('\n')) {
             if (line.startsWith(':')) comments.push(line);
-            else if (line.startsWith('event: ')) (e.event = line.slice(7)), (isEvent = true);
+            else if (line.startsWith('event: ')) {
+              e.event = line.slice(7);
+              isEvent = true;
+            }
             else if (line.startsWith('id: ')) e.id = line.slice(4);
-            else if (line.startsWith('data: ')) (e.data = line.slice(6)), (isEvent = true);
+            else if (line.startsWith('data: ')) {
+              e.data = line.slice(6);
+              isEvent = true;
+            }
           }
           if (isEvent) events.push(e);
         }

@@ -95,6 +95,7 @@ export function App(props: AppProps) {
     return m;
   }, [d.latest, d.status]);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: keyed on joined variant lists so the memo survives renders that rebuild equal arrays
   const view = useMemo(
     () =>
       buildView({

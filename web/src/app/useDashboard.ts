@@ -59,6 +59,7 @@ export function useDashboard(api: Api, range: RangeKey, openEventSource: (url: s
   }, []);
 
   // History for the range; a newer request aborts an older one so a slow 90d answer cannot land after a 5m one.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: refetch is a counter whose change alone asks for the history again
   useEffect(() => {
     const ctl = new AbortController();
     setHistory({ kind: 'loading' });

@@ -50,6 +50,7 @@ export function TimeChart(props: TimeChartProps) {
 
   // The shape: which series exist and how they look. Values are not part of it.
   const shape = data.series.map((s) => `${s.key}|${s.tone}|${s.dashed}`).join(',');
+  // biome-ignore lint/correctness/useExhaustiveDependencies: styles follow the series shape string, not the data object that changes every tick
   const styles = useMemo(
     () =>
       data.series.map((s) => {
@@ -62,6 +63,7 @@ export function TimeChart(props: TimeChartProps) {
     [shape, palette, overlaid, variants.join(',')],
   );
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the plot is rebuilt when its shape changes; values and labels reach it through `latest`
   useEffect(() => {
     const el = host.current;
     if (!el || empty) return;

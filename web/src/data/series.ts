@@ -42,7 +42,7 @@ export function plotData(
   const lists = variants.map((v) => byVariant.get(v) ?? []);
   const x = unionTimes(lists);
   const index = new Map<number, number>();
-  x.forEach((t, i) => index.set(t, i));
+  for (const [i, t] of x.entries()) index.set(t, i);
   const series: PlotSeries[] = [];
   variants.forEach((variant, vi) => {
     const list = lists[vi];

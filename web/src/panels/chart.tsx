@@ -19,6 +19,7 @@ export function ViewChart(props: {
 }) {
   const { view, defs } = props;
   const variants = props.allVariants ? view.allVariants : view.variants;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the dataset version says when points changed; variants are compared by their joined names
   const data = useMemo(
     () => plotData(defs, variants, view.dataset.byVariant),
     // defs are module constants or rebuilt with the variant list; the dataset version says when points changed
