@@ -1,15 +1,15 @@
 import type { DashboardConfig } from '../config/dashboard.js';
 import type { ProxyEnv } from '../config/proxy.js';
+import { httpUrl } from '../lib/listen.js';
 
 /**
  * The few human-readable lines `serve`, `dashboard` and `start` print (on stderr) before their
  * JSON logs: where to point clients, where the dashboard is, which upstream is used and whether
  * an operator key is set. Never a key itself.
  */
-const hostPort = (host: string, port: number) => `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
 export function proxyLines(env: ProxyEnv): string[] {
-  const url = hostPort(env.HOST, env.PORT);
+  const url = httpUrl(env.HOST, env.PORT);
   const clients = env.PROXY_API_KEYS.length;
   return [
     `  proxy      ${url}   (OpenAI SDKs, Codex: ${url}/v1; Anthropic SDKs, Claude Code: ${url})`,
@@ -24,7 +24,7 @@ export function proxyLines(env: ProxyEnv): string[] {
 
 export function dashboardLines(config: DashboardConfig): string[] {
   const source = config.prometheusUrl !== undefined ? `Prometheus ${config.prometheusUrl}` : `scrapes ${config.targets.length} target${config.targets.length === 1 ? '' : 's'} every ${config.scrapeIntervalMs / 1000}s into ${config.dbPath}`;
-  return [`  dashboard  ${hostPort(config.host, config.port)}   (${source})`];
+  return [`  dashboard  ${httpUrl(config.host, config.port)}   (${source})`];
 }
 
 export function banner(title: string, lines: string[]): string {

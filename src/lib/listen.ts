@@ -1,10 +1,13 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** The http:// URL of a listening server, with IPv6 addresses in brackets. */
+/** The http:// URL of a host and port, with an IPv6 address in brackets. */
+export const httpUrl = (host: string, port: number) => `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+/** The http:// URL of a listening server. */
 export function serverUrl(server: Server): string {
-  const { address, family, port } = server.address() as AddressInfo;
-  return `http://${family === 'IPv6' ? `[${address}]` : address}:${port}`;
+  const { address, port } = server.address() as AddressInfo;
+  return httpUrl(address, port);
 }
 
 /** Starts listening and resolves with the server's URL; rejects with the listen error (e.g. EADDRINUSE). */
