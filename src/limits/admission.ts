@@ -5,7 +5,7 @@ import { CeilingEstimator, type CeilingState, type WindowResult } from './ceilin
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import { FairQueue, type QueueNode } from './fair-queue.js';
-import type { SharedBudget, SharedLimits, SharedWindowCounts } from './redis-budget.js';
+import type { SharedBudget, SharedLimits, SharedStatus, SharedWindowCounts } from './redis-budget.js';
 import { LearnedState } from './learned-state.js';
 import { burstFor, TokenBucket } from './token-bucket.js';
 import { type AttemptOutcome, mostlyRefused, upstreamRefusing, WindowAccount } from './window-account.js';
@@ -62,7 +62,7 @@ export interface AdmissionSnapshot {
   binding: BindingLimit;
   /** How long the oldest waiting client has waited (ms); 0 with nobody waiting. */
   oldestWaitMs: number;
-  sharedState: 'local' | 'redis' | 'redis_unavailable';
+  sharedState: 'local' | SharedStatus;
 }
 
 interface Waiter {
@@ -72,6 +72,9 @@ interface Waiter {
   onAbort: () => void;
   bucket: number;
 }
+
+/** The shared budget answers: tokens come from it, not from the local bucket (a type import keeps ioredis unloaded). */
+const sharing = (status: SharedStatus): boolean => status === 'redis' || status === 'cluster';
 
 const BUCKET_INDEX = new Map<string, number>(Array.from({ length: CLIENT_BUCKETS }, (_, i) => [`c${i}`, i] as const));
 
@@ -299,7 +302,7 @@ export class Admission {
   }
 
   private redisActive(): boolean {
-    return this.redis !== undefined && this.redis.status === 'redis';
+    return this.redis !== undefined && sharing(this.redis.status);
   }
 
   private takeLocalToken(now: number): boolean {
@@ -461,7 +464,7 @@ export class Admission {
     if (!counts) return;
     this.upstreamRefusing = upstreamRefusing(counts);
     this.publishLoad();
-    if (this.redis && this.redis.status === 'redis') {
+    if (this.redis && sharing(this.redis.status)) {
       // The timer aims at the boundary; rounding keeps one replica's early tick from naming
       // the window before the one the others close.
       const windowId = Math.round(now / this.opts.windowMs) - 1;
