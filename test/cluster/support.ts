@@ -2,16 +2,16 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 
 /** A GET on a connection of its own (no keep-alive pool), so round-robin may give it to any worker. */
-export function getFresh(url: string): Promise<{ status: number; body: string }> {
+export function getFresh(url: string, timeoutMs = 10_000): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { agent: false, headers: { connection: 'close' }, timeout: 10_000 }, (res) => {
+    const req = httpRequest(url, { agent: false, headers: { connection: 'close' }, timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
       res.on('error', reject);
     });
-    req.on('timeout', () => req.destroy(new Error(`GET ${url}: no answer in 10 s`)));
+    req.on('timeout', () => req.destroy(new Error(`GET ${url}: no answer in ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end();
   });
