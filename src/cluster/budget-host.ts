@@ -22,11 +22,18 @@ export class BudgetHost {
   private bucket: TokenBucket | undefined;
   private state: SharedLimits | undefined;
   private readonly windows = new Map<number, Window>();
+  /** Told every state a worker writes (the primary saves the proven ceiling from it). */
+  onWrite: (state: SharedLimits) => void = () => undefined;
 
   constructor(
     private readonly windowMs: number,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** Starts from limits learned before (the state file), which every worker adopts at start. */
+  seed(state: SharedLimits): void {
+    this.state = state;
+  }
 
   /** 0 when a token is taken, else ms until one may be (RedisBudget's script, in memory). */
   takeToken(body: unknown): number {
@@ -41,6 +48,22 @@ export class BudgetHost {
     return Number.isFinite(wait) ? wait : 1000;
   }
 
+  /**
+   * Up to `want` tokens at once (at least one when one is there), for a worker's lease:
+   * `{ granted }`, or `{ granted: 0, waitMs }` until the next token.
+   */
+  takeTokens(body: unknown): { granted: number; waitMs: number } {
+    const { rate, want } = body as { rate: number; want: number };
+    const now = this.now();
+    const bucket = (this.bucket ??= new TokenBucket(rate, now));
+    bucket.setRate(rate, now);
+    let granted = 0;
+    while (granted < want && bucket.tryTake(now)) granted++;
+    if (granted > 0) return { granted, waitMs: 0 };
+    const wait = bucket.msUntilToken(now);
+    return { granted: 0, waitMs: Number.isFinite(wait) ? wait : 1000 };
+  }
+
   drainBucket(): void {
     this.bucket?.drain(this.now());
   }
@@ -51,6 +74,7 @@ export class BudgetHost {
 
   writeShared(body: unknown): void {
     this.state = body as SharedLimits;
+    this.onWrite(this.state);
   }
 
   /** Adds one worker's counts; answers after a quarter window (the first asker evaluates) or three eighths. */

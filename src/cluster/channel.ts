@@ -9,6 +9,7 @@ export const TAG = 'zai-proxy:cluster';
 
 export type Op =
   | 'takeToken'
+  | 'takeTokens'
   | 'drainBucket'
   | 'readShared'
   | 'writeShared'

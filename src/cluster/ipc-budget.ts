@@ -6,6 +6,15 @@ import type { WindowVerdict } from './budget-host.js';
 const TOKEN_TIMEOUT_MS = 1000;
 /** After a failure the budget is local for this long, then one call tries the primary again. */
 const RETRY_AFTER_MS = 1000;
+/**
+ * At high rates a worker takes this much of the rate's time in tokens at once (a lease) and
+ * spends them without a round trip; a lease not spent within LEASE_TTL_MS is dropped. Under
+ * LEASE_MIN tokens (about 40 req/s) every token is asked for: a round trip per request costs
+ * nothing at such rates and leaves no token idle in a worker.
+ */
+const LEASE_SECONDS = 0.05;
+const LEASE_TTL_MS = 100;
+const LEASE_MIN = 2;
 
 /**
  * The limiter's shared budget in a worker of PROXY_WORKERS without REDIS_URL: the same
@@ -15,6 +24,9 @@ const RETRY_AFTER_MS = 1000;
  */
 export class IpcBudget implements SharedBudget {
   private downUntil = 0;
+  private leased = 0;
+  private leaseExpires = 0;
+  private refilling = false;
 
   constructor(
     private readonly channel: Channel,
@@ -29,10 +41,50 @@ export class IpcBudget implements SharedBudget {
   async close(): Promise<void> {}
 
   async takeToken(rate: number, burst: number): Promise<number | undefined> {
-    return this.ask<number>('takeToken', { rate, burst }, TOKEN_TIMEOUT_MS);
+    const want = Math.floor(rate * LEASE_SECONDS);
+    if (want < LEASE_MIN) return this.ask<number>('takeToken', { rate, burst }, TOKEN_TIMEOUT_MS);
+    if (this.takeLeased(rate)) return 0;
+    const lease = await this.refill(rate, want);
+    if (lease === undefined) return undefined;
+    return this.takeLeased(rate) ? 0 : lease.waitMs;
+  }
+
+  /**
+   * Tokens already taken from the primary's bucket, spent here without a round trip. The
+   * lease is refilled ahead when half spent, so a busy worker rarely waits for it. Every token
+   * still comes from the one bucket: together the workers never admit more than it gives (a
+   * lease only moves a token at most LEASE_TTL_MS earlier than it would have been asked for).
+   */
+  takeLeased(rate: number): boolean {
+    const want = Math.floor(rate * LEASE_SECONDS);
+    if (want < LEASE_MIN) return false;
+    const now = Date.now();
+    if (now >= this.leaseExpires) this.leased = 0;
+    if (this.leased >= 1) {
+      this.leased--;
+      if (this.leased < want / 2 && !this.refilling) void this.refill(rate, want);
+      return true;
+    }
+    return false;
+  }
+
+  private async refill(rate: number, want: number): Promise<{ granted: number; waitMs: number } | undefined> {
+    this.refilling = true;
+    try {
+      const lease = await this.ask<{ granted: number; waitMs: number }>('takeTokens', { rate, want: Math.max(1, want - Math.floor(this.leased)) }, TOKEN_TIMEOUT_MS);
+      if (lease && lease.granted > 0) {
+        if (Date.now() >= this.leaseExpires) this.leased = 0;
+        this.leased += lease.granted;
+        this.leaseExpires = Date.now() + LEASE_TTL_MS;
+      }
+      return lease;
+    } finally {
+      this.refilling = false;
+    }
   }
 
   async drainBucket(): Promise<void> {
+    this.leased = 0;
     await this.ask('drainBucket', undefined, TOKEN_TIMEOUT_MS);
   }
 
@@ -65,7 +117,7 @@ export class IpcBudget implements SharedBudget {
     return verdict.shared;
   }
 
-  private async ask<T>(op: 'takeToken' | 'drainBucket' | 'readShared' | 'writeShared' | 'closeWindow', body: unknown, timeoutMs: number): Promise<T | undefined> {
+  private async ask<T>(op: 'takeToken' | 'takeTokens' | 'drainBucket' | 'readShared' | 'writeShared' | 'closeWindow', body: unknown, timeoutMs: number): Promise<T | undefined> {
     try {
       return await this.channel.call<T>(op, body, timeoutMs);
     } catch {

@@ -2,6 +2,8 @@ import cluster, { type Worker } from 'node:cluster';
 import type { ProxyEnv } from '../config/proxy.js';
 import type { Logger } from '../log/logger.js';
 import { createPrimaryMetrics } from '../metrics/catalogue.js';
+import { LearnedState } from '../limits/learned-state.js';
+import { systemClock } from '../limits/clock.js';
 import { BudgetHost } from './budget-host.js';
 import { Channel, type Op } from './channel.js';
 import { combineHealth, type WorkerHealth } from './health.js';
@@ -34,9 +36,10 @@ export interface Primary {
  * limiter budget, gathers /metrics and /health from all of them for whichever worker was
  * asked, replaces a worker that dies, and on drain tells every worker to finish and waits.
  */
-export function startPrimary(env: ProxyEnv, log: Logger): Primary {
+export async function startPrimary(env: ProxyEnv, log: Logger): Promise<Primary> {
   const n = env.PROXY_WORKERS;
   const budget = new BudgetHost(env.RATE_LIMIT_WINDOW);
+  const learned = await persistLearned(env, log, budget);
   const own = createPrimaryMetrics(env.DEPLOYMENT_VARIANT);
   const merger = new MetricsMerger();
   const slots: Array<Slot | undefined> = new Array(n).fill(undefined);
@@ -82,6 +85,7 @@ export function startPrimary(env: ProxyEnv, log: Logger): Primary {
     const worker = cluster.fork({ [SLOT_VARIABLE]: String(slot) });
     const channel = new Channel((message, done) => worker.send(message as object, undefined, done), {
       takeToken: (b) => budget.takeToken(b),
+      takeTokens: (b) => budget.takeTokens(b),
       drainBucket: () => budget.drainBucket(),
       readShared: () => budget.readShared(),
       writeShared: (b) => budget.writeShared(b),
@@ -109,7 +113,7 @@ export function startPrimary(env: ProxyEnv, log: Logger): Primary {
       publishWorkers();
       if (draining) {
         if (code !== 0) exitCode = 1;
-        if (slots.every((s) => s === undefined)) resolveExit(exitCode);
+        if (slots.every((s) => s === undefined)) void Promise.resolve(learned?.flushed()).then(() => resolveExit(exitCode));
         return;
       }
       if (!entry.listening) {
@@ -129,7 +133,7 @@ export function startPrimary(env: ProxyEnv, log: Logger): Primary {
     draining = true;
     log.info({ why, graceMs: env.SHUTDOWN_GRACE, workers: live().length }, 'draining');
     for (const s of live()) s.channel.notify('drain');
-    if (slots.every((s) => s === undefined)) resolveExit(exitCode);
+    if (slots.every((s) => s === undefined)) void Promise.resolve(learned?.flushed()).then(() => resolveExit(exitCode));
     setTimeout(() => {
       for (const s of slots) if (s) s.worker.process.kill('SIGKILL');
     }, env.SHUTDOWN_GRACE + KILL_AFTER_GRACE_MS).unref();
@@ -138,4 +142,28 @@ export function startPrimary(env: ProxyEnv, log: Logger): Primary {
   cluster.setupPrimary({ serialization: 'advanced' });
   for (let slot = 0; slot < n; slot++) fork(slot);
   return { exited, drain };
+}
+
+/**
+ * RATE_LIMIT_STATE_FILE for the workers' shared budget (without Redis): the primary loads it
+ * before any worker starts (each adopts it as shared state) and saves the proven ceiling when
+ * a window's evaluation moves it, as one process does; a reset (proven back to 0) deletes it.
+ */
+async function persistLearned(env: ProxyEnv, log: Logger, budget: BudgetHost): Promise<LearnedState | undefined> {
+  if (!env.RATE_LIMIT_ENABLED || env.REDIS_URL || env.RATE_LIMIT_STATE_FILE === 'none') return undefined;
+  const learned = new LearnedState(env.RATE_LIMIT_STATE_FILE, env.RATE_LIMIT_STATE_MAX_AGE, log.child({ component: 'limits' }), systemClock);
+  const loaded = await learned.load();
+  let saved = 0;
+  if (loaded) {
+    budget.seed({ estimator: { ceiling: loaded.ceiling, rate: loaded.rate, cleanWindows: 0, probeStep: 0 }, concurrencyLimit: loaded.concurrencyLimit });
+    saved = loaded.ceiling;
+    log.info({ ceiling: loaded.ceiling, rate: loaded.rate }, 'limiter: resumed persisted limits for every worker');
+  }
+  budget.onWrite = (state) => {
+    const proven = state.estimator.proven ?? 0;
+    if (proven > 0 && proven !== saved) learned.save(proven, env.RATE_LIMIT_HOLD_MARGIN, state.concurrencyLimit);
+    else if (proven === 0 && saved > 0) learned.forget();
+    saved = proven;
+  };
+  return learned;
 }

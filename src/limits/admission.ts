@@ -174,7 +174,7 @@ export class Admission {
   tryAcquire(client: string): Permit | undefined {
     const now = this.clock.now();
     if (this.blockedUntilMs !== undefined && now < this.blockedUntilMs) return undefined;
-    if (this.queue.size === 0 && this.inFlight < this.limit() && !this.redisActive() && this.takeLocalToken(now)) {
+    if (this.queue.size === 0 && this.inFlight < this.limit() && (this.redisActive() ? this.takeLeasedToken() : this.takeLocalToken(now))) {
       const bucket = BUCKET_INDEX.get(client) ?? BUCKET_INDEX.get(clientBucket(client))!;
       this.waitHist[bucket]!.observe(0);
       return this.grant(0);
@@ -305,6 +305,11 @@ export class Admission {
     return this.redis !== undefined && sharing(this.redis.status);
   }
 
+  /** A shared token held here already (a lease), so no round trip; only while the budget answers. */
+  private takeLeasedToken(): boolean {
+    return this.redis?.takeLeased?.(this.effectiveRate()) === true;
+  }
+
   private takeLocalToken(now: number): boolean {
     return !this.opts.enabled || this.bucket.tryTake(now);
   }
@@ -352,7 +357,11 @@ export class Admission {
     for (let guard = 0; guard < 100_000 && this.queue.size > 0 && this.inFlight < this.limit(); guard++) {
       const now = this.clock.now();
       if (this.blockedUntilMs !== undefined && now < this.blockedUntilMs) return;
-      if (this.redisActive()) return this.askRedis();
+      if (this.redisActive()) {
+        if (!this.takeLeasedToken()) return this.askRedis();
+        this.admitNext(now);
+        continue;
+      }
       if (!this.takeLocalToken(now)) {
         this.window.waitedForToken();
         this.armWake(this.bucket.msUntilToken(now));

@@ -42,6 +42,11 @@ export interface SharedBudget {
   connect(): Promise<void>;
   /** Takes one token: 0 when taken, else ms to wait; undefined when the budget just failed. */
   takeToken(rate: number, burst: number): Promise<number | undefined>;
+  /**
+   * A token this process already holds from the shared budget (taken ahead, in a batch),
+   * given at once; false when there is none and takeToken() must ask.
+   */
+  takeLeased?(rate: number): boolean;
   drainBucket(): Promise<void>;
   readShared(): Promise<SharedLimits | undefined>;
   writeShared(state: SharedLimits): Promise<void>;

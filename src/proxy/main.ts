@@ -24,7 +24,7 @@ export async function main(_args: string[]): Promise<void> {
 /** The primary of PROXY_WORKERS: forks the workers, passes the signal on, exits as they have. */
 async function primary(env: ProxyEnv, log: Logger): Promise<void> {
   const { startPrimary } = await import('../cluster/primary.js');
-  const cluster = startPrimary(env, log);
+  const cluster = await startPrimary(env, log);
   onSignals((signal) => cluster.drain(signal));
   const code = await cluster.exited;
   log.info({ code }, 'stopped');

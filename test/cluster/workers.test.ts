@@ -1,9 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request } from 'undici';
 import { startSimulator } from '../../src/sim/index.js';
+import { saveLimits } from '../../src/limits/state-file.js';
 import { spawnProxy } from '../support/proxy-process.js';
 import { pollUntil } from '../support/wait.js';
 import { chatFresh, getFresh, refused, sampleSum } from './support.js';
@@ -96,6 +99,28 @@ describe('PROXY_WORKERS=2 (real processes over loopback)', () => {
     }
   });
 
+  it('keeps them under one ceiling at a rate where workers lease tokens in batches too', async () => {
+    const sim = await startSimulator();
+    // 200 req/s (leases of 10 tokens), burst 200: 600 requests take at least 2 s under one budget, about 0.5 s under two.
+    const proxy = await spawnProxy({ ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl, PROXY_WORKERS: '2', RATE_LIMIT_INITIAL: '200', RATE_LIMIT_MAX: '200', QUEUE_TIMEOUT: '60s' });
+    try {
+      const n = 600;
+      const started = performance.now();
+      const answers = await inParallel(n, 50, () => chatFresh(proxy.url));
+      const seconds = (performance.now() - started) / 1000;
+      assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([200]));
+      // A lease moves a token at most 100 ms earlier: (600 - 200) / 200 - 0.1 = 1.9 s at the least.
+      assert.ok(seconds >= 1.5, `600 requests at one 200 req/s budget took ${seconds.toFixed(2)} s (two budgets: about 0.5 s)`);
+      const text = (await getFresh(`${proxy.url}/metrics`)).body;
+      assert.ok((sampleSum(text, 'zai_proxy_cluster_worker_requests_total', { worker: '0' }) ?? 0) > 0);
+      assert.ok((sampleSum(text, 'zai_proxy_cluster_worker_requests_total', { worker: '1' }) ?? 0) > 0);
+      assert.equal(sampleSum(text, 'zai_proxy_requests_total', { status_code: '200' }), n);
+    } finally {
+      await proxy.stop();
+      await sim.close();
+    }
+  });
+
   it('on SIGTERM refuses new connections, lets the stream in flight finish, and every process exits 0', async () => {
     const sim = await startSimulator({ scenario: { gateChunks: true, streamChunks: 3 } });
     const proxy = await spawnProxy({ ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl, PROXY_WORKERS: '2', SHUTDOWN_GRACE: '20s', ...wide });
@@ -158,6 +183,25 @@ describe('PROXY_WORKERS=2 (real processes over loopback)', () => {
     } finally {
       await proxy.stop();
       await sim.close();
+    }
+  });
+
+  it('every worker resumes the limits in RATE_LIMIT_STATE_FILE, which the primary reads once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zai-cluster-state-'));
+    const file = join(dir, 'limiter-state.json');
+    await saveLimits(file, { ceiling: 7, rate: 6.86, concurrencyLimit: 5, savedAtMs: Date.now() });
+    const sim = await startSimulator();
+    const proxy = await spawnProxy({ ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl, PROXY_WORKERS: '2', RATE_LIMIT_STATE_FILE: file });
+    try {
+      // max() over the workers: one worker still at the initial 10 req/s would show here.
+      const text = (await getFresh(`${proxy.url}/metrics`)).body;
+      assert.equal(sampleSum(text, 'zai_proxy_rate_limit_ceiling'), 7);
+      assert.equal(sampleSum(text, 'zai_proxy_rate_limit_requests_per_second'), 6.86);
+      assert.equal((proxy.logs().match(/resumed persisted limits/g) ?? []).length, 1);
+    } finally {
+      await proxy.stop();
+      await sim.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
