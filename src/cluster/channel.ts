@@ -5,6 +5,8 @@
  * failure is reported to `onFailure` (which counts it) before the caller sees it.
  */
 
+import type { IpcPurpose } from '../metrics/labels.js';
+
 export const TAG = 'zai-proxy:cluster';
 
 export type Op =
@@ -19,6 +21,14 @@ export type Op =
   | 'collectMetrics'
   | 'collectHealth'
   | 'drain';
+
+/** The bounded label a failed message is counted under. */
+export function purposeOf(op: Op): IpcPurpose {
+  if (op === 'metrics' || op === 'collectMetrics') return 'metrics';
+  if (op === 'health' || op === 'collectHealth') return 'health';
+  if (op === 'drain') return 'drain';
+  return 'budget';
+}
 
 interface Request {
   tag: typeof TAG;

@@ -5,7 +5,7 @@ import { createPrimaryMetrics } from '../metrics/catalogue.js';
 import { LearnedState } from '../limits/learned-state.js';
 import { systemClock } from '../limits/clock.js';
 import { BudgetHost } from './budget-host.js';
-import { Channel, type Op } from './channel.js';
+import { Channel, purposeOf, type Op } from './channel.js';
 import { combineHealth, type WorkerHealth } from './health.js';
 import { MetricsMerger, type WorkerReport } from './metrics-host.js';
 import { SLOT_VARIABLE } from './worker.js';
@@ -52,7 +52,7 @@ export async function startPrimary(env: ProxyEnv, log: Logger): Promise<Primary>
 
   const countFailure = (op: Op) => {
     try {
-      own.ipcFailures.inc({ op });
+      own.ipcFailures.inc({ op: purposeOf(op) });
     } catch {}
   };
   const live = () => slots.filter((s): s is Slot => s !== undefined && s.worker.isConnected());

@@ -1,7 +1,7 @@
 import type { ProxyEnv } from '../config/proxy.js';
 import type { Logger } from '../log/logger.js';
 import { startProxy, type ProxyServer } from '../proxy/server.js';
-import { Channel, type Op } from './channel.js';
+import { Channel, purposeOf, type Op } from './channel.js';
 import { IpcBudget } from './ipc-budget.js';
 
 /** Long enough for the primary to ask every worker (its own deadline is shorter). */
@@ -31,7 +31,7 @@ export async function startWorker(env: ProxyEnv, log: Logger, onDrain: (why: str
   channel.onFailure = (op: Op) => {
     // Bookkeeping never breaks a request: a failed message is counted and logged, rarely.
     try {
-      proxy?.metrics.zai_proxy_cluster_ipc_failures_total.inc({ op });
+      proxy?.metrics.zai_proxy_cluster_ipc_failures_total.inc({ op: purposeOf(op) });
     } catch {}
     if (failures++ % 100 === 0) log.warn({ op, failures }, 'cluster: a message to the primary failed');
   };

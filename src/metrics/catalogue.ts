@@ -1,6 +1,7 @@
 import client from 'prom-client';
 import { DURATION_BUCKETS, SIZE_BUCKETS, OVERHEAD_BUCKETS, WAIT_BUCKETS, TOKEN_COUNT_BUCKETS, SECONDS_PER_TOKEN_BUCKETS, TOKENS_PER_SECOND_BUCKETS } from './buckets.js';
 import { FastCounter, FastHistogram } from './fast.js';
+import { IPC_PURPOSES } from './labels.js';
 
 /**
  * The metric catalogue: names, types, label names and buckets are a contract with operators'
@@ -74,9 +75,9 @@ export const CATALOGUE = {
   zai_proxy_canary_requests_total: spec('counter', 'Requests the canary traffic split served on each arm (stable, canary)', ['arm'] as const),
   zai_proxy_canary_failovers_total: spec('counter', 'Canary-arm requests served on stable because the canary did not answer', ['reason'] as const),
   // Worker processes (only with PROXY_WORKERS > 1)
-  zai_proxy_cluster_workers: gauge('sum', 'Worker processes serving the port now (set by the primary process)', [] as const),
-  zai_proxy_cluster_worker_requests_total: spec('counter', 'Requests each worker process took (worker = its slot, 0 to PROXY_WORKERS - 1)', ['worker'] as const),
-  zai_proxy_cluster_ipc_failures_total: spec('counter', 'Messages between worker processes and the primary that failed or went unanswered, by what they were for', ['op'] as const),
+  zai_proxy_cluster_workers: gauge('sum', 'Processes serving the port now: the workers the primary has up with PROXY_WORKERS > 1, else 1', [] as const),
+  zai_proxy_cluster_worker_requests_total: spec('counter', 'Requests each worker process took (worker = its slot, 0 to PROXY_WORKERS - 1; one process is worker 0)', ['worker'] as const),
+  zai_proxy_cluster_ipc_failures_total: spec('counter', 'Messages between worker processes and the primary that failed or went unanswered, by what they were for (budget, metrics, health, drain); always 0 for one process', ['op'] as const),
   // Build
   zai_proxy_build_info: gauge('first', 'Build information; always 1', ['version', 'commit', 'build_time'] as const),
 } as const;
@@ -114,6 +115,8 @@ export function createMetrics(variant: string, { processMetrics = true } = {}): 
     registry.registerMetric(metric as unknown as client.Metric);
     metrics[name] = metric;
   }
+  // Known label values start at 0, so the family exists (and a dashboard query answers) before the first failure.
+  for (const op of IPC_PURPOSES) (metrics.zai_proxy_cluster_ipc_failures_total as FastCounter).labels(op);
   if (processMetrics) {
     client.collectDefaultMetrics({ register: registry });
     // prom-client also exports these totals as gauges named *_total, which promtool flags;
@@ -135,5 +138,6 @@ export function createPrimaryMetrics(variant: string) {
   const f = CATALOGUE.zai_proxy_cluster_ipc_failures_total;
   const ipcFailures = new FastCounter('zai_proxy_cluster_ipc_failures_total', f.help, f.labels);
   registry.registerMetric(ipcFailures as unknown as client.Metric);
+  for (const op of IPC_PURPOSES) ipcFailures.labels(op);
   return { registry, workers, ipcFailures };
 }

@@ -158,7 +158,9 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger; worker?: W
   let isDraining = false;
   const idle = new EventTarget();
   const startedAt = Date.now();
-  const workerRequests = worker ? metrics.zai_proxy_cluster_worker_requests_total.labels(String(worker.slot)) : undefined;
+  // One process is worker 0 of 1; with PROXY_WORKERS the primary counts the workers up.
+  const workerRequests = metrics.zai_proxy_cluster_worker_requests_total.labels(String(worker?.slot ?? 0));
+  if (!worker) metrics.zai_proxy_cluster_workers.set(1);
   let requestsTaken = 0;
 
   const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -205,10 +207,8 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger; worker?: W
         const st = new RequestState();
         if (isDraining) return forwarder.reject(res, route, st, draining());
         inFlight++;
-        if (workerRequests) {
-          requestsTaken++;
-          workerRequests.inc();
-        }
+        requestsTaken++;
+        workerRequests.inc();
         // The canary arm records its own requests; only a failover comes back to this proxy's books.
         let onCanary = split?.armOf(req, res) === 'canary';
         res.once('close', () => {
