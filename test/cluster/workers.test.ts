@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'undici';
+import { Client, request } from 'undici';
 import { startSimulator } from '../../src/sim/index.js';
 import { saveLimits } from '../../src/limits/state-file.js';
 import { spawnProxy } from '../support/proxy-process.js';
@@ -181,6 +181,45 @@ describe('PROXY_WORKERS=2 (real processes over loopback)', () => {
       assert.equal(sampleSum(text, 'zai_proxy_cluster_workers'), 2);
       assert.equal((await chatFresh(proxy.url)).status, 200);
     } finally {
+      await proxy.stop();
+      await sim.close();
+    }
+  });
+
+  it('a primary that stops answering breaks no request: the budget goes local, /metrics says 503, failures are counted', async () => {
+    const sim = await startSimulator();
+    const proxy = await spawnProxy({ ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl, PROXY_WORKERS: '2' });
+    // One kept-alive connection: it stays with its worker while the primary (which accepts new ones) is stopped.
+    const client = new Client(proxy.url, { pipelining: 1, headersTimeout: 20_000, bodyTimeout: 20_000 });
+    const chat = () =>
+      client.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'glm-4.7', messages: [{ role: 'user', content: 'x' }] }) });
+    const primary = proxy.child.pid!;
+    try {
+      const first = await chat();
+      await first.body.text();
+      assert.equal(first.statusCode, 200);
+      process.kill(primary, 'SIGSTOP');
+      const started = performance.now();
+      const during = await chat();
+      await during.body.text();
+      assert.equal(during.statusCode, 200, 'the request is answered on the local budget');
+      assert.ok(performance.now() - started < 10_000);
+      const scrape = await client.request({ path: '/metrics', method: 'GET' });
+      await scrape.body.text();
+      assert.equal(scrape.statusCode, 503, 'no partial sums');
+      const health = await client.request({ path: '/health', method: 'GET' });
+      const h = (await health.body.json()) as { status: string; degraded?: { reason: string } };
+      assert.equal(health.statusCode, 200);
+      assert.equal(h.status, 'degraded');
+      process.kill(primary, 'SIGCONT');
+      await pollUntil(async () => {
+        const r = await client.request({ path: '/metrics', method: 'GET' });
+        const text = await r.body.text();
+        return r.statusCode === 200 && (sampleSum(text, 'zai_proxy_cluster_ipc_failures_total', { op: 'budget' }) ?? 0) >= 1 && (sampleSum(text, 'zai_proxy_cluster_ipc_failures_total', { op: 'metrics' }) ?? 0) >= 1;
+      }, 'the failures counted once the primary answers again', 15_000);
+    } finally {
+      process.kill(primary, 'SIGCONT');
+      await client.close().catch(() => undefined);
       await proxy.stop();
       await sim.close();
     }
