@@ -20,13 +20,14 @@ export type Op =
   | 'health'
   | 'collectMetrics'
   | 'collectHealth'
-  | 'drain';
+  | 'drain'
+  | 'fatal';
 
 /** The bounded label a failed message is counted under. */
 export function purposeOf(op: Op): IpcPurpose {
   if (op === 'metrics' || op === 'collectMetrics') return 'metrics';
   if (op === 'health' || op === 'collectHealth') return 'health';
-  if (op === 'drain') return 'drain';
+  if (op === 'drain' || op === 'fatal') return 'drain';
   return 'budget';
 }
 
@@ -127,4 +128,19 @@ export class Channel {
       p.reject(err);
     } else p.resolve(body);
   }
+}
+
+/**
+ * Tells the primary why this worker cannot start (a ConfigError such as the port in use), so
+ * the line is printed once by the primary rather than once per worker. Resolves when sent.
+ */
+export function reportFatal(message: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send) return resolve();
+    try {
+      process.send({ tag: TAG, id: 0, op: 'fatal', body: message }, undefined, undefined, () => resolve());
+    } catch {
+      resolve();
+    }
+  });
 }

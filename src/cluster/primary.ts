@@ -26,6 +26,8 @@ interface Slot {
 export interface Primary {
   /** Resolves with the exit code once every worker has exited. */
   readonly exited: Promise<number>;
+  /** Why the first worker that could not start said it could not (printed once, by the caller). */
+  readonly fatal: () => string | undefined;
   /** Tells every worker to drain (stop accepting, finish in flight, exit). */
   drain(why: string): void;
 }
@@ -47,6 +49,7 @@ export async function startPrimary(env: ProxyEnv, log: Logger): Promise<Primary>
   let announced = false;
   let draining = false;
   let exitCode = 0;
+  let fatal: string | undefined;
   let resolveExit!: (code: number) => void;
   const exited = new Promise<number>((resolve) => (resolveExit = resolve));
 
@@ -92,6 +95,7 @@ export async function startPrimary(env: ProxyEnv, log: Logger): Promise<Primary>
       closeWindow: (b) => budget.closeWindow(b),
       metrics: () => scrape(),
       health: (local) => health(slot, local),
+      fatal: (message) => void (fatal ??= String(message)),
     });
     channel.onFailure = countFailure;
     const entry: Slot = { worker, channel, listening: false };
@@ -106,13 +110,18 @@ export async function startPrimary(env: ProxyEnv, log: Logger): Promise<Primary>
         log.info({ url: `http://${host}:${address.port}`, workers: n, variant: env.DEPLOYMENT_VARIANT }, 'zai-proxy listening');
       }
     });
+    // Messages a worker sent before it exited (its `fatal`) are all read once its link closes.
+    const disconnected = new Promise<void>((resolve) => worker.once('disconnect', () => resolve()));
     worker.on('exit', (code, signal) => {
+      void Promise.race([disconnected, new Promise((resolve) => setTimeout(resolve, 1000).unref())]).then(() => exitedWorker(code, signal));
+    });
+    const exitedWorker = (code: number | null, signal: string | null) => {
       channel.close();
       merger.retire(worker.process.pid!);
       if (slots[slot] === entry) slots[slot] = undefined;
       publishWorkers();
       if (draining) {
-        if (code !== 0) exitCode = 1;
+        if (code !== 0 && exitCode === 0) exitCode = 1;
         if (slots.every((s) => s === undefined)) void Promise.resolve(learned?.flushed()).then(() => resolveExit(exitCode));
         return;
       }
@@ -125,7 +134,7 @@ export async function startPrimary(env: ProxyEnv, log: Logger): Promise<Primary>
       }
       log.error({ worker: slot, pid: worker.process.pid, code, signal }, 'cluster: worker exited; starting a replacement');
       setTimeout(() => draining || fork(slot), RESPAWN_DELAY_MS).unref();
-    });
+    };
   };
 
   const drain = (why: string) => {
@@ -141,7 +150,7 @@ export async function startPrimary(env: ProxyEnv, log: Logger): Promise<Primary>
 
   cluster.setupPrimary({ serialization: 'advanced' });
   for (let slot = 0; slot < n; slot++) fork(slot);
-  return { exited, drain };
+  return { exited, drain, fatal: () => fatal };
 }
 
 /**

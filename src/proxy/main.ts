@@ -1,4 +1,3 @@
-import cluster from 'node:cluster';
 import { pino } from 'pino';
 import { loadPriceTable } from '../accounting/pricing.js';
 import { readProxyEnv, type ProxyEnv } from '../config/proxy.js';
@@ -12,7 +11,8 @@ export async function main(_args: string[]): Promise<void> {
   const env = readProxyEnv();
   // A bad price override is refused here, before the banner says where the proxy will be.
   loadPriceTable({ file: env.PRICING_FILE, json: env.PRICING_JSON });
-  if (env.PROXY_WORKERS > 1 && cluster.isWorker) return worker(env);
+  // node:cluster is loaded only for PROXY_WORKERS > 1: one process stays exactly one process.
+  if (env.PROXY_WORKERS > 1 && (await import('node:cluster')).default.isWorker) return worker(env);
   const log = createLogger(env.LOG_LEVEL);
   const lines = [...proxyLines(env), ...(env.PROXY_WORKERS > 1 ? [`  workers    ${env.PROXY_WORKERS} processes on one port`] : [])];
   process.stderr.write(banner('zai-proxy serve', [...lines, '  dashboard  not in this process (zai-proxy dashboard, or npm start for both)']));
@@ -27,6 +27,9 @@ async function primary(env: ProxyEnv, log: Logger): Promise<void> {
   const cluster = await startPrimary(env, log);
   onSignals((signal) => cluster.drain(signal));
   const code = await cluster.exited;
+  const fatal = cluster.fatal();
+  // One line for what stopped every worker (the port in use), as one process would print it.
+  if (fatal !== undefined) process.stderr.write(`zai-proxy serve: ${fatal}\n`);
   log.info({ code }, 'stopped');
   await closeLog(log);
   process.exit(code);
@@ -37,6 +40,7 @@ async function worker(env: ProxyEnv): Promise<void> {
   // Every worker writes to the same stdout: writes of at most PIPE_BUF bytes (whole lines) do not interleave.
   const log = createLogger(env.LOG_LEVEL, pino.destination({ fd: 1, sync: false, maxWrite: 4096 }));
   const { startWorker } = await import('../cluster/worker.js');
+  const { reportFatal } = await import('../cluster/channel.js');
   let proxy: ProxyServer | undefined;
   let pending: string | undefined;
   let stopping = false;
@@ -47,7 +51,13 @@ async function worker(env: ProxyEnv): Promise<void> {
       drainThenExit(proxy, log, env, why);
     }
   };
-  proxy = await listeningOn('PORT', env.PORT, () => startWorker(env, log, stop), undefined, 'HOST');
+  try {
+    proxy = await listeningOn('PORT', env.PORT, () => startWorker(env, log, stop), undefined, 'HOST');
+  } catch (err) {
+    if (!(err instanceof Error) || err.name !== 'ConfigError') throw err;
+    await reportFatal(err.message);
+    process.exit(2);
+  }
   onSignals(stop);
   if (pending) stop(pending);
 }

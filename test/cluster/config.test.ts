@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { readProxyEnv } from '../../src/config/proxy.js';
 
 const bin = new URL('../../bin/zai-proxy', import.meta.url).pathname;
@@ -31,5 +32,24 @@ describe('PROXY_WORKERS', () => {
     clearTimeout(timer);
     assert.equal(code, 2);
     assert.equal(err, 'zai-proxy serve: invalid configuration: PROXY_WORKERS must be an integer between 1 and 64 (got "0")\n');
+  });
+
+  it('with the port in use, every worker fails and the primary prints the one line once, exit code 2', async () => {
+    const holder = createServer().listen(0, '127.0.0.1');
+    await once(holder, 'listening');
+    const port = (holder.address() as AddressInfo).port;
+    try {
+      const child = spawn(process.execPath, [bin, 'serve'], { env: { PATH: process.env.PATH, PORT: String(port), PROXY_WORKERS: '2', RATE_LIMIT_STATE_FILE: 'none' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr!.on('data', (d: Buffer) => (err += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      const [code] = await once(child, 'exit');
+      clearTimeout(timer);
+      assert.equal(code, 2);
+      const lines = err.split('\n').filter((l) => l.startsWith('zai-proxy serve: '));
+      assert.deepEqual(lines, [`zai-proxy serve: port ${port} is already in use (PORT=${port}); stop what listens there or set PORT to a free port`]);
+    } finally {
+      holder.close();
+    }
   });
 });
