@@ -18,13 +18,13 @@ export function renderCatalogueTable(): string {
   const rows = Object.entries(CATALOGUE).map(([name, spec]) => {
     const labels = [...spec.labels, 'variant'].map((l) => `\`${l}\``).join(', ');
     const buckets = 'buckets' in spec && spec.buckets ? spec.buckets.join(' ') : '—';
-    return `| \`${name}\` | ${spec.kind} | ${labels} | ${buckets} | ${cell(spec.help)} |`;
+    return `| \`${name}\` | ${spec.kind} | ${labels} | ${buckets} | ${spec.aggregate} | ${cell(spec.help)} |`;
   });
   return [
     `${Object.keys(CATALOGUE).length} families.`,
     '',
-    '| name | type | labels | buckets (upper bounds) | help |',
-    '|---|---|---|---|---|',
+    '| name | type | labels | buckets (upper bounds) | across workers | help |',
+    '|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
 }

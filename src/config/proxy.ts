@@ -7,6 +7,8 @@ export const proxyEnvShape = {
   HOST: str('127.0.0.1'),
   DEPLOYMENT_VARIANT: str('production'),
   LOG_LEVEL: logLevel(),
+  /** Processes serving PORT together (node:cluster); 1 is one process, no cluster. */
+  PROXY_WORKERS: int(1, { min: 1, max: 64 }),
 
   ZAI_OPENAI_BASE_URL: httpUrl('https://api.z.ai/api/paas/v4'),
   ZAI_ANTHROPIC_BASE_URL: optionalStr(),

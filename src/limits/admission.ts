@@ -6,7 +6,7 @@ import { CeilingEstimator, type CeilingState, type WindowResult } from './ceilin
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import { FairQueue, type QueueNode } from './fair-queue.js';
-import type { SharedBudget, SharedLimits, SharedWindowCounts } from './redis-budget.js';
+import type { SharedBudget, SharedLimits, SharedStatus, SharedWindowCounts } from './redis-budget.js';
 import { LearnedState } from './learned-state.js';
 import { burstFor, TokenBucket } from './token-bucket.js';
 import { type AttemptOutcome, mostlyRefused, upstreamRefusing, WindowAccount } from './window-account.js';
@@ -92,7 +92,7 @@ export interface AdmissionSnapshot {
   binding: BindingLimit;
   /** How long the oldest waiting client has waited (ms); 0 with nobody waiting. */
   oldestWaitMs: number;
-  sharedState: 'local' | 'redis' | 'redis_unavailable';
+  sharedState: 'local' | SharedStatus;
 }
 
 interface Waiter {
@@ -102,6 +102,9 @@ interface Waiter {
   onAbort: () => void;
   bucket: number;
 }
+
+/** The shared budget answers: tokens come from it, not from the local bucket (a type import keeps ioredis unloaded). */
+const sharing = (status: SharedStatus): boolean => status === 'redis' || status === 'cluster';
 
 const BUCKET_INDEX = new Map<string, number>(Array.from({ length: CLIENT_BUCKETS }, (_, i) => [`c${i}`, i] as const));
 
@@ -201,7 +204,7 @@ export class Admission {
   tryAcquire(client: string): Permit | undefined {
     const now = this.clock.now();
     if (this.blockedUntilMs !== undefined && now < this.blockedUntilMs) return undefined;
-    if (this.queue.size === 0 && this.inFlight < this.limit() && !this.redisActive() && this.takeLocalToken(now)) {
+    if (this.queue.size === 0 && this.inFlight < this.limit() && (this.redisActive() ? this.takeLeasedToken() : this.takeLocalToken(now))) {
       const bucket = BUCKET_INDEX.get(client) ?? BUCKET_INDEX.get(clientBucket(client))!;
       this.waitHist[bucket]!.observe(0);
       return this.grant(0);
@@ -329,7 +332,12 @@ export class Admission {
   }
 
   private redisActive(): boolean {
-    return this.redis !== undefined && this.redis.status === 'redis';
+    return this.redis !== undefined && sharing(this.redis.status);
+  }
+
+  /** A shared token held here already (a lease), so no round trip; only while the budget answers. */
+  private takeLeasedToken(): boolean {
+    return this.redis?.takeLeased?.(this.effectiveRate()) === true;
   }
 
   private takeLocalToken(now: number): boolean {
@@ -379,7 +387,11 @@ export class Admission {
     for (let guard = 0; guard < 100_000 && this.queue.size > 0 && this.inFlight < this.limit(); guard++) {
       const now = this.clock.now();
       if (this.blockedUntilMs !== undefined && now < this.blockedUntilMs) return;
-      if (this.redisActive()) return this.askRedis();
+      if (this.redisActive()) {
+        if (!this.takeLeasedToken()) return this.askRedis();
+        this.admitNext(now);
+        continue;
+      }
       if (!this.takeLocalToken(now)) {
         this.window.waitedForToken();
         this.armWake(this.bucket.msUntilToken(now));
@@ -491,7 +503,7 @@ export class Admission {
     if (!counts) return;
     this.upstreamRefusing = upstreamRefusing(counts);
     this.publishLoad();
-    if (this.redis && this.redis.status === 'redis') {
+    if (this.redis && sharing(this.redis.status)) {
       // The timer aims at the boundary; rounding keeps one replica's early tick from naming
       // the window before the one the others close.
       const windowId = Math.round(now / this.opts.windowMs) - 1;

@@ -30,12 +30,23 @@ export interface SharedLimits {
 /** One replica's (or, summed, every replica's) outcomes in a shared window. */
 export type SharedWindowCounts = Omit<ClosedWindow, 'seconds'>;
 
-/** What admission needs from a budget shared by replicas: Redis in production, memory in the weather harness. */
+/** Where a shared budget is held, and whether it answers now ('cluster': the primary of PROXY_WORKERS). */
+export type SharedStatus = 'redis' | 'redis_unavailable' | 'cluster' | 'cluster_unavailable';
+
+/**
+ * What admission needs from a budget shared by replicas: Redis in production, the primary
+ * process for PROXY_WORKERS (src/cluster/), memory in the weather harness.
+ */
 export interface SharedBudget {
-  readonly status: 'redis' | 'redis_unavailable';
+  readonly status: SharedStatus;
   connect(): Promise<void>;
   /** Takes one token: 0 when taken, else ms to wait; undefined when the budget just failed. */
   takeToken(rate: number, burst: number): Promise<number | undefined>;
+  /**
+   * A token this process already holds from the shared budget (taken ahead, in a batch),
+   * given at once; false when there is none and takeToken() must ask.
+   */
+  takeLeased?(rate: number): boolean;
   drainBucket(): Promise<void>;
   readShared(): Promise<SharedLimits | undefined>;
   writeShared(state: SharedLimits): Promise<void>;

@@ -1,6 +1,7 @@
 import client from 'prom-client';
 import { DURATION_BUCKETS, SIZE_BUCKETS, OVERHEAD_BUCKETS, WAIT_BUCKETS, TOKEN_COUNT_BUCKETS, SECONDS_PER_TOKEN_BUCKETS, TOKENS_PER_SECOND_BUCKETS } from './buckets.js';
 import { FastCounter, FastHistogram } from './fast.js';
+import { IPC_PURPOSES } from './labels.js';
 
 /**
  * The metric catalogue: names, types, label names and buckets are a contract with operators'
@@ -12,15 +13,24 @@ import { FastCounter, FastHistogram } from './fast.js';
 export { DURATION_BUCKETS, SIZE_BUCKETS, OVERHEAD_BUCKETS, WAIT_BUCKETS, TOKEN_COUNT_BUCKETS, SECONDS_PER_TOKEN_BUCKETS, TOKENS_PER_SECOND_BUCKETS } from './buckets.js';
 
 type Kind = 'counter' | 'gauge' | 'histogram';
+/**
+ * How one family's series from several processes (PROXY_WORKERS > 1) become one, by
+ * prom-client's aggregator names: counters and histograms (bucket by bucket) are always
+ * summed; each gauge says what its meaning needs.
+ */
+export type Aggregation = 'sum' | 'max' | 'min' | 'average' | 'first';
 interface Spec {
   readonly kind: Kind;
   readonly help: string;
   readonly labels: readonly string[];
   readonly buckets?: readonly number[];
+  readonly aggregate: Aggregation;
 }
 
 const spec = <K extends Kind, L extends readonly string[]>(kind: K, help: string, labels: L, buckets?: number[]) =>
-  ({ kind, help, labels, buckets }) as const;
+  ({ kind, help, labels, buckets, aggregate: 'sum' as Aggregation }) as const;
+/** A gauge and how workers' values of it combine (see Aggregation). */
+const gauge = <L extends readonly string[]>(aggregate: Aggregation, help: string, labels: L) => ({ ...spec('gauge', help, labels), aggregate }) as const;
 
 /** Every application metric, by name. `variant` is on every series and is set once per registry. */
 export const CATALOGUE = {
@@ -31,20 +41,20 @@ export const CATALOGUE = {
   zai_proxy_response_size_bytes: spec('histogram', 'Response body size sent to the client', ['method', 'path', 'status_code'] as const, SIZE_BUCKETS),
   zai_proxy_time_to_first_byte_seconds: spec('histogram', 'Time until the first upstream byte was relayed to the client', ['path'] as const, DURATION_BUCKETS),
   zai_proxy_overhead_seconds: spec('histogram', 'Time the proxy itself added (total minus upstream and limiter wait)', ['path'] as const, OVERHEAD_BUCKETS),
-  zai_proxy_concurrent_requests: spec('gauge', 'Requests in flight', [] as const),
-  zai_proxy_max_workers: spec('gauge', 'Configured MAX_WORKERS', [] as const),
-  zai_proxy_worker_utilization_ratio: spec('gauge', 'In-flight requests over MAX_WORKERS', [] as const),
+  zai_proxy_concurrent_requests: gauge('sum', 'Requests in flight', [] as const),
+  zai_proxy_max_workers: gauge('sum', 'Configured MAX_WORKERS (each worker process has its own: summed over them)', [] as const),
+  zai_proxy_worker_utilization_ratio: gauge('average', 'In-flight requests over MAX_WORKERS', [] as const),
   // Upstream errors and retries
   zai_proxy_upstream_errors_total: spec('counter', 'Failed upstream attempts, by error type or upstream HTTP status', ['error_type'] as const),
   zai_proxy_zai_errors_total: spec('counter', 'Z.AI business errors, by class and code', ['class', 'code'] as const),
   zai_proxy_retry_attempts_total: spec('counter', 'Retries actually made, by reason', ['reason'] as const),
   zai_proxy_client_disconnects_total: spec('counter', 'Clients that went away before the response ended', ['path'] as const),
   // Rate and concurrency control
-  zai_proxy_rate_limit_requests_per_second: spec('gauge', 'Current admitted request rate', [] as const),
-  zai_proxy_rate_limit_ceiling: spec('gauge', 'Inferred upstream request-rate ceiling (req/s)', [] as const),
-  zai_proxy_concurrency_limit: spec('gauge', 'Current adaptive in-flight limit', [] as const),
-  zai_proxy_queue_depth: spec('gauge', 'Requests waiting for admission', [] as const),
-  zai_proxy_limiter_binding: spec('gauge', 'Which limit holds clients back now (1 for that limit, 0 for the others): none, learned_rate, concurrency, quota_pacing or upstream', ['limit'] as const),
+  zai_proxy_rate_limit_requests_per_second: gauge('max', 'Current admitted request rate (one budget for the key, shared by every worker process)', [] as const),
+  zai_proxy_rate_limit_ceiling: gauge('max', 'Inferred upstream request-rate ceiling (req/s)', [] as const),
+  zai_proxy_concurrency_limit: gauge('sum', 'Current adaptive in-flight limit (each worker process learns its own: summed over them)', [] as const),
+  zai_proxy_queue_depth: gauge('sum', 'Requests waiting for admission', [] as const),
+  zai_proxy_limiter_binding: gauge('max', 'Which limit holds clients back now (1 for that limit, 0 for the others): none, learned_rate, concurrency, quota_pacing or upstream; with several worker processes, 1 for each limit that holds back any of them', ['limit'] as const),
   zai_proxy_rate_limit_wait_seconds: spec('histogram', 'Time a request waited for admission', ['client'] as const, WAIT_BUCKETS),
   zai_proxy_rate_limit_adjustments_total: spec('counter', 'Rate limit adjustments, by direction', ['direction'] as const),
   zai_proxy_rate_limit_rejections_total: spec('counter', 'Requests rejected by admission, by reason', ['reason', 'client'] as const),
@@ -56,16 +66,20 @@ export const CATALOGUE = {
   zai_proxy_token_rate_seconds: spec('histogram', 'Seconds per token, by direction and model', ['direction', 'model'] as const, SECONDS_PER_TOKEN_BUCKETS),
   zai_proxy_token_rate: spec('histogram', 'Tokens per second, by direction and model', ['direction', 'model'] as const, TOKENS_PER_SECOND_BUCKETS),
   // Quota
-  zai_proxy_quota_usage_ratio: spec('gauge', 'Used fraction of a Coding Plan quota window', ['window', 'limit_type'] as const),
-  zai_proxy_quota_remaining_ratio: spec('gauge', 'Remaining fraction of a Coding Plan quota window', ['window', 'limit_type'] as const),
-  zai_proxy_quota_reset_time_seconds: spec('gauge', 'When a quota window resets (Unix seconds)', ['window', 'limit_type'] as const),
-  zai_proxy_quota_sample_age_seconds: spec('gauge', 'Age of the last good quota sample', [] as const),
+  zai_proxy_quota_usage_ratio: gauge('max', 'Used fraction of a Coding Plan quota window', ['window', 'limit_type'] as const),
+  zai_proxy_quota_remaining_ratio: gauge('min', 'Remaining fraction of a Coding Plan quota window', ['window', 'limit_type'] as const),
+  zai_proxy_quota_reset_time_seconds: gauge('max', 'When a quota window resets (Unix seconds)', ['window', 'limit_type'] as const),
+  zai_proxy_quota_sample_age_seconds: gauge('max', 'Age of the last good quota sample', [] as const),
   zai_proxy_quota_poll_total: spec('counter', 'Quota polls, by result', ['result'] as const),
   // Canary traffic split (only with CANARY_UPSTREAM)
   zai_proxy_canary_requests_total: spec('counter', 'Requests the canary traffic split served on each arm (stable, canary)', ['arm'] as const),
   zai_proxy_canary_failovers_total: spec('counter', 'Canary-arm requests served on stable because the canary did not answer', ['reason'] as const),
+  // Worker processes (only with PROXY_WORKERS > 1)
+  zai_proxy_cluster_workers: gauge('sum', 'Processes serving the port now: the workers the primary has up with PROXY_WORKERS > 1, else 1', [] as const),
+  zai_proxy_cluster_worker_requests_total: spec('counter', 'Requests each worker process took (worker = its slot, 0 to PROXY_WORKERS - 1; one process is worker 0)', ['worker'] as const),
+  zai_proxy_cluster_ipc_failures_total: spec('counter', 'Messages between worker processes and the primary that failed or went unanswered, by what they were for (budget, metrics, health, drain); always 0 for one process', ['op'] as const),
   // Build
-  zai_proxy_build_info: spec('gauge', 'Build information; always 1', ['version', 'commit', 'build_time'] as const),
+  zai_proxy_build_info: gauge('first', 'Build information; always 1', ['version', 'commit', 'build_time'] as const),
 } as const;
 
 export type MetricName = keyof typeof CATALOGUE;
@@ -94,13 +108,15 @@ export function createMetrics(variant: string, { processMetrics = true } = {}): 
   const metrics: Record<string, unknown> = { registry, variant };
   for (const [name, s] of Object.entries(CATALOGUE) as [string, Spec][]) {
     if (s.kind === 'gauge') {
-      metrics[name] = new client.Gauge({ name, help: s.help, labelNames: [...s.labels], registers: [registry] });
+      metrics[name] = new client.Gauge({ name, help: s.help, labelNames: [...s.labels], registers: [registry], aggregator: s.aggregate });
       continue;
     }
     const metric = s.kind === 'counter' ? new FastCounter(name, s.help, s.labels) : new FastHistogram(name, s.help, s.labels, s.buckets!);
     registry.registerMetric(metric as unknown as client.Metric);
     metrics[name] = metric;
   }
+  // Known label values start at 0, so the family exists (and a dashboard query answers) before the first failure.
+  for (const op of IPC_PURPOSES) (metrics.zai_proxy_cluster_ipc_failures_total as FastCounter).labels(op);
   if (processMetrics) {
     client.collectDefaultMetrics({ register: registry });
     // prom-client also exports these totals as gauges named *_total, which promtool flags;
@@ -108,4 +124,20 @@ export function createMetrics(variant: string, { processMetrics = true } = {}): 
     for (const name of DUPLICATE_GAUGE_TOTALS) registry.removeSingleMetric(name);
   }
   return metrics as Metrics;
+}
+
+/**
+ * The primary process's own series with PROXY_WORKERS > 1 (it serves no request): how many
+ * workers are up and the messages that failed, merged into the workers' on every scrape.
+ */
+export function createPrimaryMetrics(variant: string) {
+  const registry = new client.Registry();
+  registry.setDefaultLabels({ variant });
+  const w = CATALOGUE.zai_proxy_cluster_workers;
+  const workers = new client.Gauge({ name: 'zai_proxy_cluster_workers', help: w.help, registers: [registry], aggregator: w.aggregate });
+  const f = CATALOGUE.zai_proxy_cluster_ipc_failures_total;
+  const ipcFailures = new FastCounter('zai_proxy_cluster_ipc_failures_total', f.help, f.labels);
+  registry.registerMetric(ipcFailures as unknown as client.Metric);
+  for (const op of IPC_PURPOSES) ipcFailures.labels(op);
+  return { registry, workers, ipcFailures };
 }

@@ -8,6 +8,10 @@ export const OTHER = 'other';
 export const MAX_MODEL_LABELS = 32;
 export const CLIENT_BUCKETS = 8;
 
+/** What a message between a worker process and the primary was for (`op` of zai_proxy_cluster_ipc_failures_total). */
+export const IPC_PURPOSES = ['budget', 'metrics', 'health', 'drain'] as const;
+export type IpcPurpose = (typeof IPC_PURPOSES)[number];
+
 const MODEL_NAME = /^[a-z0-9][a-z0-9._:/-]{0,63}$/;
 
 /** Lower-cased model names, first come first kept, up to a fixed count; the rest are "other". */

@@ -171,6 +171,11 @@ export const DASHBOARD_ROWS: readonly RowSpec[] = [
       series('Client disconnects', 'Clients that went away before the response ended, per second.', [
         { expr: `sum by (path) (rate(zai_proxy_client_disconnects_total{${V}}[${RI}]))`, legend: '{{path}}' },
       ]),
+      series('Worker processes', 'With PROXY_WORKERS > 1: requests per second each worker took (they should be close), workers up, and failed messages between workers and the primary (should be 0).', [
+        { expr: `sum by (worker) (rate(zai_proxy_cluster_worker_requests_total{${V}}[${RI}]))`, legend: 'worker {{worker}}' },
+        { expr: `sum by (variant) (zai_proxy_cluster_workers{${V}})`, legend: 'up {{variant}}' },
+        { expr: `sum by (op) (rate(zai_proxy_cluster_ipc_failures_total{${V}}[${RI}]))`, legend: 'failed {{op}}' },
+      ]),
       {
         title: 'Builds',
         description: 'Version and commit of each running variant.',

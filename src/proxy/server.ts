@@ -25,6 +25,22 @@ import { clientTimeouts } from './client-timeouts.js';
 import { BodyBudget } from './body-budget.js';
 import { KeyRing } from './keys.js';
 import { CanarySplit } from '../split/canary-split.js';
+import type { SharedBudget } from '../limits/redis-budget.js';
+
+/**
+ * How a worker of PROXY_WORKERS differs from a lone proxy (src/cluster/worker.ts fills it):
+ * its limiter budget is the primary's, and /metrics and /health answer for every worker.
+ */
+export interface WorkerHooks {
+  /** This process's slot, 0 to PROXY_WORKERS - 1. */
+  readonly slot: number;
+  /** The budget shared through the primary (absent with REDIS_URL, which is shared already). */
+  readonly budget?: SharedBudget;
+  /** The exposition of the whole cluster; rejects when the primary cannot give it. */
+  metrics(): Promise<{ text: string; contentType: string }>;
+  /** The /health body of the whole cluster, from this worker's own. */
+  health(local: Record<string, unknown>): Promise<Record<string, unknown>>;
+}
 
 export interface ProxyServer {
   readonly url: string;
@@ -35,10 +51,13 @@ export interface ProxyServer {
   readonly accessLog: AccessLog;
   /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then closes everything. */
   shutdown(graceMs?: number): Promise<void>;
+  /** This process's own /health body (a worker's share of the cluster's). */
+  health(): Record<string, unknown>;
 }
 
 /** Builds every part of the proxy from its configuration and starts listening. */
-export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Promise<ProxyServer> {
+export async function startProxy(env: ProxyEnv, opts: { log?: Logger; worker?: WorkerHooks } = {}): Promise<ProxyServer> {
+  const worker = opts.worker;
   const log = opts.log ?? createLogger(env.LOG_LEVEL);
   // Read before anything starts: a bad price file stops the process with a ConfigError.
   const prices = loadPriceTable({ file: env.PRICING_FILE, json: env.PRICING_JSON });
@@ -50,7 +69,7 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Pr
   const upstream = (base: string) => pools.upstream(base);
 
   // Built with the limiter off too: MAX_WORKERS and the queue bounds hold either way.
-  const admission = new Admission(admissionOptionsFrom(env), metrics, log.child({ component: 'limits' }));
+  const admission = new Admission({ ...admissionOptionsFrom(env), shared: worker?.budget }, metrics, log.child({ component: 'limits' }));
   await admission.start();
   const workersOnly = () => {
     const { inFlight, queueDepth } = admission.snapshot();
@@ -119,6 +138,10 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Pr
   let isDraining = false;
   const idle = new EventTarget();
   const startedAt = Date.now();
+  // One process is worker 0 of 1; with PROXY_WORKERS the primary counts the workers up.
+  const workerRequests = metrics.zai_proxy_cluster_worker_requests_total.labels(String(worker?.slot ?? 0));
+  if (!worker) metrics.zai_proxy_cluster_workers.set(1);
+  let requestsTaken = 0;
 
   const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     const text = JSON.stringify(body);
@@ -130,6 +153,24 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Pr
   const canAdminister = (req: IncomingMessage): boolean => {
     const key = presentedKey(req.headers);
     return key !== undefined && administrators.has(key);
+  };
+
+  const healthBody = (): Record<string, unknown> => {
+    const limiter = admission.snapshot();
+    return {
+      ...healthStatus(limiter),
+      variant: env.DEPLOYMENT_VARIANT,
+      version: build.version,
+      commit: build.commit,
+      uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+      draining: isDraining,
+      inFlight,
+      heldBodyBytes: bodyBudget.held,
+      limiter: env.RATE_LIMIT_ENABLED ? limiter : workersOnly(),
+      quota: poller ? poller.view() : { enabled: false },
+      bookkeepingFailures: { metrics: requestMetrics.failures, accounting: accountant.failures, accessLogDropped: accessLog.dropped },
+      ...(worker ? { worker: { slot: worker.slot, pid: process.pid, requests: requestsTaken } } : {}),
+    };
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -146,6 +187,8 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Pr
         const st = new RequestState();
         if (isDraining) return forwarder.reject(res, route, st, draining());
         inFlight++;
+        requestsTaken++;
+        workerRequests.inc();
         // The canary arm records its own requests; only a failover comes back to this proxy's books.
         let onCanary = split?.armOf(req, res) === 'canary';
         res.once('close', () => {
@@ -198,27 +241,22 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Pr
         return;
       }
       case 'health': {
-        const limiter = admission.snapshot();
-        return json(res, 200, {
-          ...healthStatus(limiter),
-          variant: env.DEPLOYMENT_VARIANT,
-          version: build.version,
-          commit: build.commit,
-          uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-          draining: isDraining,
-          inFlight,
-          heldBodyBytes: bodyBudget.held,
-          limiter: env.RATE_LIMIT_ENABLED ? limiter : workersOnly(),
-          quota: poller ? poller.view() : { enabled: false },
-          bookkeepingFailures: { metrics: requestMetrics.failures, accounting: accountant.failures, accessLogDropped: accessLog.dropped },
-        });
+        const own = healthBody();
+        if (!worker) return json(res, 200, own);
+        // The whole answers; when the primary cannot gather it, this worker's own, saying so.
+        const whole = await worker.health(own).catch((err: unknown) => ({ ...own, status: 'degraded', degraded: { reason: `the other worker processes could not be asked (${(err as Error).message})` } }));
+        return json(res, 200, whole);
       }
       case 'ready':
         return isDraining ? json(res, 503, { ready: false, reason: 'draining' }, { 'retry-after': '1' }) : json(res, 200, { ready: true });
       case 'metrics': {
-        const text = await metrics.registry.metrics();
-        res.writeHead(200, { 'content-type': metrics.registry.contentType, 'content-length': Buffer.byteLength(text) });
-        res.end(text);
+        // A worker's own series alone would make the summed counters seem to reset: 503, not a part.
+        const exposition = worker
+          ? await worker.metrics().catch(() => undefined)
+          : { text: await metrics.registry.metrics(), contentType: metrics.registry.contentType };
+        if (!exposition) return json(res, 503, { error: { message: 'The worker processes\' metrics could not be gathered; try again.', type: 'api_error' } }, { 'retry-after': '1' });
+        res.writeHead(200, { 'content-type': exposition.contentType, 'content-length': Buffer.byteLength(exposition.text) });
+        res.end(exposition.text);
         return;
       }
       case 'quota':
@@ -262,7 +300,9 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger } = {}): Pr
 
   // The tokenizer takes ~150 ms to load: pay that right after start, not on a request.
   if (env.TOKEN_COUNTING_ENABLED) setImmediate(warmTokenizer);
-  log.info({ url, variant: env.DEPLOYMENT_VARIANT, version: build.version }, 'zai-proxy listening');
-  return { url, server, metrics, admission, accessLog, shutdown };
+  // A worker is one part of the proxy: the primary says `listening` once every worker is.
+  if (worker) log.info({ worker: worker.slot, pid: process.pid, address: url }, 'worker listening');
+  else log.info({ url, variant: env.DEPLOYMENT_VARIANT, version: build.version }, 'zai-proxy listening');
+  return { url, server, metrics, admission, accessLog, shutdown, health: healthBody };
 }
 

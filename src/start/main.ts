@@ -1,5 +1,6 @@
 import { loadPriceTable } from '../accounting/pricing.js';
 import { readProxyEnv } from '../config/proxy.js';
+import { ConfigError } from '../config/fields.js';
 import { readDashboardConfig } from '../config/dashboard.js';
 import { closeLog, createLogger } from '../log/logger.js';
 import { startProxy } from '../proxy/server.js';
@@ -14,6 +15,9 @@ import { banner, dashboardLines, proxyLines } from '../cli/banner.js';
  */
 export async function main(_args: string[]): Promise<void> {
   const proxyEnv = readProxyEnv();
+  if (proxyEnv.PROXY_WORKERS > 1) {
+    throw new ConfigError('invalid configuration: PROXY_WORKERS applies to zai-proxy serve; start runs the proxy and the dashboard in one process (run serve with PROXY_WORKERS, and the dashboard beside it)');
+  }
   const dashboardConfig = readDashboardConfig();
   // A bad price override is refused here, before the banner says where the proxy will be.
   loadPriceTable({ file: proxyEnv.PRICING_FILE, json: proxyEnv.PRICING_JSON });
