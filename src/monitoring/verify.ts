@@ -14,23 +14,10 @@ import { PrometheusUnreachableError, type PrometheusApi, type QueryResult, type 
  * as "not yet seen" warnings, which do not fail the run; everything else missing fails.
  */
 
-/** Families that exist only after a specific event, with the event, for the warning text. */
-export const EVENT_DRIVEN_FAMILIES: Readonly<Partial<Record<MetricName, string>>> = {
-  zai_proxy_upstream_errors_total: 'an upstream attempt fails',
-  zai_proxy_zai_errors_total: 'Z.AI answers with a business error code',
-  zai_proxy_retry_attempts_total: 'the proxy retries a request',
-  zai_proxy_client_disconnects_total: 'a client goes away before its response ends',
-  zai_proxy_rate_limit_adjustments_total: 'the rate limiter moves its limit',
-  zai_proxy_rate_limit_rejections_total: 'admission rejects a request',
-  zai_proxy_token_count_duration_seconds: 'the local tokenizer estimates a usage the upstream did not report',
-  zai_proxy_quota_usage_ratio: 'the quota poller (QUOTA_POLL_ENABLED=true) gets a sample',
-  zai_proxy_quota_remaining_ratio: 'the quota poller (QUOTA_POLL_ENABLED=true) gets a sample',
-  zai_proxy_quota_reset_time_seconds: 'the quota poller (QUOTA_POLL_ENABLED=true) gets a sample with a reset time',
-  zai_proxy_quota_sample_age_seconds: 'the quota poller (QUOTA_POLL_ENABLED=true) runs',
-  zai_proxy_quota_poll_total: 'the quota poller (QUOTA_POLL_ENABLED=true) runs',
-  zai_proxy_canary_requests_total: 'the proxy splits traffic (CANARY_UPSTREAM set)',
-  zai_proxy_canary_failovers_total: 'a canary arm (CANARY_UPSTREAM) does not answer',
-};
+/** Families that exist only after a specific event, with the event, for the warning text (declared in the catalogue). */
+export const EVENT_DRIVEN_FAMILIES: Readonly<Partial<Record<MetricName, string>>> = Object.fromEntries(
+  Object.entries(CATALOGUE).flatMap(([name, s]) => ('appearsWhen' in s ? [[name, s.appearsWhen]] : [])),
+);
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
