@@ -58,7 +58,7 @@ export async function startPrimary(env: ProxyEnv, log: Logger): Promise<Primary>
       own.ipcFailures.inc({ op: purposeOf(op) });
     } catch {}
   };
-  const live = () => slots.filter((s): s is Slot => s !== undefined && s.worker.isConnected());
+  const live = () => slots.filter((s): s is Slot => s?.worker.isConnected() === true);
   const publishWorkers = () => own.workers.set(live().filter((s) => s.listening).length);
 
   /** Every worker's families, or its last report for one that does not answer in time. */
@@ -77,7 +77,7 @@ export async function startPrimary(env: ProxyEnv, log: Logger): Promise<Primary>
     const answers = await Promise.all(
       slots.map(async (s, slot) => {
         if (slot === askedBy) return { slot, health: local as WorkerHealth };
-        if (!s || !s.worker.isConnected()) return { slot, health: undefined };
+        if (!s?.worker.isConnected()) return { slot, health: undefined };
         return { slot, health: await s.channel.call<WorkerHealth>('collectHealth', undefined, COLLECT_TIMEOUT_MS).catch(() => undefined) };
       }),
     );

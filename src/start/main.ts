@@ -4,7 +4,7 @@ import { ConfigError } from '../config/fields.js';
 import { readDashboardConfig } from '../config/dashboard.js';
 import { closeLog, createLogger } from '../log/logger.js';
 import { startProxy } from '../proxy/server.js';
-import { startDashboard } from '../dashboard/main.js';
+import { startDashboard, type RunningDashboard } from '../dashboard/main.js';
 import { listeningOn } from '../cli/port-in-use.js';
 import { banner, dashboardLines, proxyLines } from '../cli/banner.js';
 
@@ -27,7 +27,7 @@ export async function main(_args: string[]): Promise<void> {
   process.stderr.write(banner('zai-proxy start', [...proxyLines(proxyEnv), ...dashboardLines(dashboardConfig)]));
   const proxy = await listeningOn('PORT', proxyEnv.PORT, () => startProxy(proxyEnv, { log: log.child({ part: 'proxy' }) }), undefined, 'HOST');
   if (scrapesThisProxy) dashboardConfig.targets = [`${proxy.url}/metrics`];
-  let dashboard;
+  let dashboard: RunningDashboard;
   try {
     dashboard = await listeningOn('DASHBOARD_PORT', dashboardConfig.port, () => startDashboard(dashboardConfig, { logger: log.child({ part: 'dashboard' }) }), undefined, 'DASHBOARD_HOST');
   } catch (err) {

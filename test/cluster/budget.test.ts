@@ -9,8 +9,14 @@ function linked(host: BudgetHost) {
   const calls: Op[] = [];
   const given = { tokens: 0 };
   let primary: Channel;
-  const worker = new Channel((m, done) => setImmediate(() => (primary.receive(m), done(null))));
-  primary = new Channel((m, done) => setImmediate(() => (worker.receive(m), done(null))), {
+  const worker = new Channel((m, done) => setImmediate(() => {
+      primary.receive(m);
+      done(null);
+    }));
+  primary = new Channel((m, done) => setImmediate(() => {
+      worker.receive(m);
+      done(null);
+    }), {
     takeToken: (b) => {
       const wait = host.takeToken(b);
       if (wait === 0) given.tokens++;

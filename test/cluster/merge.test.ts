@@ -88,8 +88,14 @@ describe('Channel', () => {
   it('answers calls in both directions and counts one that gets no answer, without hanging', async () => {
     const failures: string[] = [];
     let b: Channel;
-    const a = new Channel((m, done) => setImmediate(() => (b.receive(m), done(null))));
-    b = new Channel((m, done) => setImmediate(() => (a.receive(m), done(null))), { takeToken: (body) => (body as number) * 2 });
+    const a = new Channel((m, done) => setImmediate(() => {
+      b.receive(m);
+      done(null);
+    }));
+    b = new Channel((m, done) => setImmediate(() => {
+      a.receive(m);
+      done(null);
+    }), { takeToken: (body) => (body as number) * 2 });
     a.onFailure = (op) => failures.push(op);
     assert.equal(await a.call('takeToken', 21, 1000), 42);
     await assert.rejects(a.call('metrics', undefined, 50), /no answer in 50 ms/);
