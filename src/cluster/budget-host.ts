@@ -1,4 +1,4 @@
-import type { SharedLimits, SharedWindowCounts } from '../limits/redis-budget.js';
+import { addCounts, NO_COUNTS, type SharedLimits, type SharedWindowCounts } from '../limits/redis-budget.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 
 /** What the primary answers a worker closing a window (ipc-budget.ts). */
@@ -80,16 +80,10 @@ export class BudgetHost {
   /** Adds one worker's counts; answers after a quarter window (the first asker evaluates) or three eighths. */
   async closeWindow(body: unknown): Promise<WindowVerdict> {
     const { windowId, counts } = body as { windowId: number; counts: SharedWindowCounts & { seconds?: number } };
-    const w = this.windows.get(windowId) ?? { sums: { ok: 0, limited: 0, overloaded: 0, busy: 0, queued: false }, seconds: 0, evaluated: false };
+    const w = this.windows.get(windowId) ?? { sums: NO_COUNTS, seconds: 0, evaluated: false };
     this.windows.set(windowId, w);
     this.windows.delete(windowId - 10);
-    w.sums = {
-      ok: w.sums.ok + counts.ok,
-      limited: w.sums.limited + counts.limited,
-      overloaded: w.sums.overloaded + counts.overloaded,
-      busy: w.sums.busy + counts.busy,
-      queued: w.sums.queued || counts.queued,
-    };
+    w.sums = addCounts(w.sums, counts);
     w.seconds = Math.max(w.seconds, counts.seconds ?? this.windowMs / 1000);
     await pause(this.windowMs / 4);
     if (!w.evaluated) {

@@ -30,6 +30,14 @@ export interface SharedLimits {
 /** One replica's (or, summed, every replica's) outcomes in a shared window. */
 export type SharedWindowCounts = Omit<ClosedWindow, 'seconds'>;
 
+/** A window nobody has reported into yet. */
+export const NO_COUNTS: SharedWindowCounts = { ok: 0, limited: 0, overloaded: 0, busy: 0, queued: false };
+
+/** Two replicas' (or workers') counts of one window, summed. */
+export function addCounts(a: SharedWindowCounts, b: SharedWindowCounts): SharedWindowCounts {
+  return { ok: a.ok + b.ok, limited: a.limited + b.limited, overloaded: a.overloaded + b.overloaded, busy: a.busy + b.busy, queued: a.queued || b.queued };
+}
+
 /** Where a shared budget is held, and whether it answers now ('cluster': the primary of PROXY_WORKERS). */
 export type SharedStatus = 'redis' | 'redis_unavailable' | 'cluster' | 'cluster_unavailable';
 

@@ -1,5 +1,5 @@
 import type { Clock } from '../../limits/clock.js';
-import type { SharedBudget, SharedLimits, SharedWindowCounts } from '../../limits/redis-budget.js';
+import { addCounts, NO_COUNTS, type SharedBudget, type SharedLimits, type SharedWindowCounts } from '../../limits/redis-budget.js';
 import { TokenBucket } from '../../limits/token-bucket.js';
 
 /**
@@ -54,15 +54,9 @@ export class MemoryBudget implements SharedBudget {
     evaluate: (shared: SharedLimits | undefined, seconds: number) => (summed: SharedWindowCounts) => SharedLimits,
   ): Promise<SharedLimits | undefined> {
     const windows = this.store.windows;
-    const w = windows.get(windowId) ?? { sums: { ok: 0, limited: 0, overloaded: 0, busy: 0, queued: false }, seconds: 0, evaluated: false };
+    const w = windows.get(windowId) ?? { sums: NO_COUNTS, seconds: 0, evaluated: false };
     windows.set(windowId, w);
-    w.sums = {
-      ok: w.sums.ok + counts.ok,
-      limited: w.sums.limited + counts.limited,
-      overloaded: w.sums.overloaded + counts.overloaded,
-      busy: w.sums.busy + counts.busy,
-      queued: w.sums.queued || counts.queued,
-    };
+    w.sums = addCounts(w.sums, counts);
     w.seconds = Math.max(w.seconds, counts.seconds ?? this.windowMs / 1000);
     await this.pause(this.windowMs / 4);
     if (!w.evaluated) {
