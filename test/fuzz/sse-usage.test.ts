@@ -184,6 +184,23 @@ describe('fuzz: usage extractors', () => {
       for (const junk of [undefined, null, 1, 'usage', [], [1, 2], new Date(0)]) assert.doesNotThrow(() => readUsage(junk));
     });
 
+    it(`${name}: collected text never exceeds maxTextBytes, and is cut on a character boundary`, () => {
+      fc.assert(
+        fc.property(spec, fc.integer({ min: 0, max: 64 }), cuts, (c, max, at) => {
+          const buf = Buffer.from(streamOf(c).map((e) => e.text).join(''), 'utf8');
+          const reader = new StreamUsageReader(dialect.streamEvents(), { collectText: true, maxTextBytes: max });
+          for (const chunk of splitAt(buf, at)) reader.push(chunk);
+          const r = reader.finish();
+          assert.ok(Buffer.byteLength(r.outputText) <= max, `${Buffer.byteLength(r.outputText)} > ${max}`);
+          assert.ok(!r.outputText.includes('\uFFFD'));
+          const whole = readStream(dialect, [buf], true).outputText;
+          assert.ok(whole.startsWith(r.outputText));
+          assert.equal(r.textTruncated, Buffer.byteLength(whole) > max);
+        }),
+        runs(200),
+      );
+    });
+
     it(`${name}: a non-streamed body's usage is found by the fast path exactly as by a full parse`, () => {
       // Extra top-level fields before usage (where Z.AI puts it: last), whose text may mention
       // "usage" and braces, must not mislead the scan.
