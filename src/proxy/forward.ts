@@ -367,6 +367,8 @@ export class Forwarder {
         if (next.done) break;
         chunk = next.value;
       }
+      // Closed cleanly but before its end event (`[DONE]`, `message_stop`): as cut as a reset.
+      if (!translator && tap && !tap.finish().complete) throw Object.assign(new Error('upstream stream ended before its end event'), { code: 'INCOMPLETE_STREAM' });
       ended = true;
     } catch (err) {
       if (!st.clientGone) {

@@ -29,6 +29,8 @@ export interface ProxyProcess {
   child: ChildProcess;
   /** Every line the process wrote to stdout (its log). */
   logs(): string;
+  /** Everything it wrote to stderr (also passed on to ours). */
+  errors(): string;
   /** Resident set size now, and its peak since start (VmHWM), in bytes. */
   rssBytes(): number;
   peakRssBytes(): number;
@@ -38,14 +40,20 @@ export interface ProxyProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-export async function spawnProxy(env: Record<string, string>, nodeArgs: string[] = [], opts: { memoryProbe?: boolean } = {}): Promise<ProxyProcess> {
+/** `command` is the zai-proxy command to run (default `serve`; `dashboard` logs its URL the same way). */
+export async function spawnProxy(env: Record<string, string>, nodeArgs: string[] = [], opts: { memoryProbe?: boolean; command?: string } = {}): Promise<ProxyProcess> {
   const probeArgs = opts.memoryProbe ? ['--expose-gc', '--no-concurrent-array-buffer-sweeping', '--import', probeModule] : [];
-  const child = spawn(process.execPath, [...probeArgs, ...nodeArgs, bin, 'serve'], {
+  const child = spawn(process.execPath, [...probeArgs, ...nodeArgs, bin, opts.command ?? 'serve'], {
     env: { PATH: process.env.PATH, PORT: '0', RATE_LIMIT_STATE_FILE: 'none', SHUTDOWN_GRACE: '1s', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString('utf8');
+    process.stderr.write(d);
+  });
   const url = await new Promise<string>((resolve, reject) => {
     const check = () => {
       const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
@@ -77,6 +85,7 @@ export async function spawnProxy(env: Record<string, string>, nodeArgs: string[]
     url,
     child,
     logs: () => out,
+    errors: () => err,
     rssBytes: () => status('VmRSS'),
     peakRssBytes: () => status('VmHWM'),
     memory,
