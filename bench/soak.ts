@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { startSimulator, type SimFault } from '../src/sim/index.js';
 
 const args = process.argv.slice(2);
@@ -173,7 +173,7 @@ const BODIES = {
 
 async function once(dialect: 'openai' | 'anthropic', stream: boolean): Promise<{ outcome: Outcome; detail: string }> {
   const path = dialect === 'openai' ? '/v1/chat/completions' : '/v1/messages';
-  let res;
+  let res: Dispatcher.ResponseData;
   try {
     res = await request(`${proxyUrl}${path}`, {
       method: 'POST',

@@ -158,12 +158,12 @@ describe('fuzz: Z.AI error classifier', () => {
   it('no hang: 64 KiB bodies built to stress the regular expressions are classified in linear time', () => {
     const K64 = 64 * 1024;
     const hostile = [
-      '{"error":{"message":"' + '2025-08-30 14:05:0'.repeat(K64 / 18) + '"}}',
-      '{"error":{"message":"' + '9'.repeat(K64) + '"}}',
-      '{"error":{"code":"' + '1'.repeat(K64) + '"}}',
-      '{' + '"a":{'.repeat(K64 / 6),
+      `{"error":{"message":"${'2025-08-30 14:05:0'.repeat(K64 / 18)}"}}`,
+      `{"error":{"message":"${'9'.repeat(K64)}"}}`,
+      `{"error":{"code":"${'1'.repeat(K64)}"}}`,
+      `{${'"a":{'.repeat(K64 / 6)}`,
       '['.repeat(K64),
-      ' '.repeat(K64) + '{',
+      `${' '.repeat(K64)}{`,
     ];
     for (const text of hostile) {
       const { ms } = timed(() => classifyUpstreamError(429, { 'retry-after': `Mon, ${'1'.repeat(K64)} GMT` }, Buffer.from(text), 0));
