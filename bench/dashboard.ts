@@ -54,7 +54,7 @@ server.close();
 // Stored snapshots vary from round to round: every figure except ts is jittered (full float
 // precision), so compression is measured on realistic text, not on one row repeated.
 let seed = 42;
-const rand = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
 function jitter<T>(v: T): T {
   if (typeof v === 'number') return (Number.isInteger(v) ? Math.round(v * (0.5 + rand())) : v * (0.5 + rand())) as T;
   if (Array.isArray(v)) return v.map(jitter) as T;
@@ -62,8 +62,18 @@ function jitter<T>(v: T): T {
   return v;
 }
 const sample = store.latest()[0]!;
-const hist = { latency: new Array(16).fill(3), ttfb: new Array(16).fill(2), overhead: new Array(12).fill(1), wait: new Array(13).fill(0), tput_in: new Array(13).fill(0), tput_out: new Array(13).fill(1) };
-const pointAt = (ts: number, variant: string, windowS: number) => ({ snapshot: { ...jitter(sample), ts, variant, window_s: windowS }, histograms: jitter(hist) });
+const hist = {
+  latency: new Array(16).fill(3),
+  ttfb: new Array(16).fill(2),
+  overhead: new Array(12).fill(1),
+  wait: new Array(13).fill(0),
+  tput_in: new Array(13).fill(0),
+  tput_out: new Array(13).fill(1),
+};
+const pointAt = (ts: number, variant: string, windowS: number) => ({
+  snapshot: { ...jitter(sample), ts, variant, window_s: windowS },
+  histograms: jitter(hist),
+});
 const retentionMs = { '5s': DAY, '1m': 7 * DAY, '1h': 90 * DAY };
 
 // Disk per day per variant: one simulated day of 5s rounds for one variant, rolled up (and sealed) every minute as the dashboard does.
@@ -85,7 +95,11 @@ const rows = dayStore.status().rows;
 // A full store at default retention for two variants: 24h of 5s, 7d of 1m, 90d of 1h, as a long-running dashboard holds.
 const fullStore = HistoryStore.open(join(dir, 'full.sqlite'), { retentionMs });
 const end = Date.UTC(2026, 5, 1);
-for (const [res, span, step] of [['1h', 90 * DAY, 3_600_000], ['1m', 7 * DAY, 60_000], ['5s', DAY, 5_000]] as const) {
+for (const [res, span, step] of [
+  ['1h', 90 * DAY, 3_600_000],
+  ['1m', 7 * DAY, 60_000],
+  ['5s', DAY, 5_000],
+] as const) {
   for (let t = end - span; t < end; t += step * 720) {
     const batch = [];
     for (let ts = t; ts < Math.min(end, t + step * 720); ts += step) for (const v of ['canary', 'stable']) batch.push(pointAt(ts, v, step / 1000));
@@ -119,10 +133,14 @@ const week1mParsed = time(() => fullStore.query('1m', end - 7 * DAY, end).length
 const snapshotBytes = JSON.stringify(sample).length;
 
 console.log(`page: ${pageSeries} series, ${(pageText.length / 1024).toFixed(0)} KiB`);
-console.log(`scrape+parse+derive+store+rollup per round (loopback HTTP): median ${median(roundTimes.slice(5)).toFixed(1)} ms, max ${Math.max(...roundTimes.slice(5)).toFixed(1)} ms`);
+console.log(
+  `scrape+parse+derive+store+rollup per round (loopback HTTP): median ${median(roundTimes.slice(5)).toFixed(1)} ms, max ${Math.max(...roundTimes.slice(5)).toFixed(1)} ms`,
+);
 console.log(`history as the API serves it (2 variants, auto resolution): ${perRange.join('; ')}`);
 console.log(`7-day at explicit 1m (${week1m.count} points): JSON text ${week1m.ms.toFixed(0)} ms, parsed to objects ${week1mParsed.ms.toFixed(0)} ms`);
-console.log(`disk per variant per day (every figure jittered at full precision: a worst case): ${(bytesPerDay5s / 1e6).toFixed(1)} MB (5s rows ${rows['5s']}, 1m ${rows['1m']}, 1h ${rows['1h']}; snapshot JSON ${snapshotBytes} B)`);
+console.log(
+  `disk per variant per day (every figure jittered at full precision: a worst case): ${(bytesPerDay5s / 1e6).toFixed(1)} MB (5s rows ${rows['5s']}, 1m ${rows['1m']}, 1h ${rows['1h']}; snapshot JSON ${snapshotBytes} B)`,
+);
 console.log(`full store at default retention, 2 variants: ${(fullStore.sizeBytes() / 1e6).toFixed(1)} MB (${JSON.stringify(fullStore.status().rows)})`);
 store.close();
 dayStore.close();

@@ -32,9 +32,17 @@ async function live(name: string, spell: boolean): Promise<LiveRow> {
   const sim = await startSimulator({ scenario: { rateLimit: { rps: CEILING / 2, windowMs: WINDOW_MS } } });
   const sink = new Writable({ write: (_c, _e, done) => done() });
   const env = readProxyEnv({
-    PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_STATE_FILE: 'none', ZAI_API_KEY: KEY,
-    ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl, ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl,
-    RATE_LIMIT_WINDOW: `${WINDOW_MS}ms`, RETRY_BASE_DELAY: '100ms', MAX_WORKERS: '64', QUEUE_MAX: '1000',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_STATE_FILE: 'none',
+    ZAI_API_KEY: KEY,
+    ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
+    ZAI_ANTHROPIC_BASE_URL: sim.anthropicBaseUrl,
+    RATE_LIMIT_WINDOW: `${WINDOW_MS}ms`,
+    RETRY_BASE_DELAY: '100ms',
+    MAX_WORKERS: '64',
+    QUEUE_MAX: '1000',
   });
   const proxy = await startProxy(env, { log: createLogger('warn', sink) });
   const url = `http://127.0.0.1:${(proxy.server.address() as { port: number }).port}/v1/chat/completions`;

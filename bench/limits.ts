@@ -51,7 +51,9 @@ for (const s of SCENARIOS) {
 
 const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
 const header = '| scenario | goodput (worst) | recovery | collapse | proxy 429 | failed after retries | wait p50 / p95 |';
-console.log(`targets: settled goodput ≥ ${TARGETS.goodput}, recovery ≤ ${TARGETS.recoveryWindows} windows, collapse ≤ ${TARGETS.collapseWindows} windows, proxy-made 429 < ${pct(TARGETS.proxyRefusedShare)}; ${seeds} seeds per scenario\n`);
+console.log(
+  `targets: settled goodput ≥ ${TARGETS.goodput}, recovery ≤ ${TARGETS.recoveryWindows} windows, collapse ≤ ${TARGETS.collapseWindows} windows, proxy-made 429 < ${pct(TARGETS.proxyRefusedShare)}; ${seeds} seeds per scenario\n`,
+);
 console.log(header);
 console.log('|---|---|---|---|---|---|---|');
 for (const r of rows) {

@@ -62,7 +62,13 @@ function proxyTarget(name, env, dir = root) {
       ...env,
     },
   });
-  targets[name] = { url: `http://127.0.0.1:${p}/v1/chat/completions`, health: `http://127.0.0.1:${p}/health`, metrics: `http://127.0.0.1:${p}/metrics`, pid: child.pid, proxy: true };
+  targets[name] = {
+    url: `http://127.0.0.1:${p}/v1/chat/completions`,
+    health: `http://127.0.0.1:${p}/health`,
+    metrics: `http://127.0.0.1:${p}/metrics`,
+    pid: child.pid,
+    proxy: true,
+  };
 }
 
 function startAll() {
@@ -74,7 +80,11 @@ function startAll() {
     targets.nginx = { url: `http://127.0.0.1:${p}${CHAT}`, health: `http://127.0.0.1:${p}/`, pid: start(cmd, args).pid };
   }
   const bp = port();
-  targets.bare = { url: `http://127.0.0.1:${bp}${CHAT}`, health: `http://127.0.0.1:${bp}/`, pid: start(process.execPath, [`${root}bench/bare-passthrough.mjs`, String(bp), upstreamBase]).pid };
+  targets.bare = {
+    url: `http://127.0.0.1:${bp}${CHAT}`,
+    health: `http://127.0.0.1:${bp}/`,
+    pid: start(process.execPath, [`${root}bench/bare-passthrough.mjs`, String(bp), upstreamBase]).pid,
+  };
   proxyTarget('proxy', { LOG_LEVEL: 'info' });
   proxyTarget('proxyWarn', { LOG_LEVEL: 'warn' });
   if (opts.compare) proxyTarget('base', { LOG_LEVEL: 'info' }, opts.compare);
@@ -110,10 +120,16 @@ function throughput(script) {
     const rs = rows[name];
     const per = (f) => rs.map((r, i) => f(r, rows.bare[i], rows.direct[i]));
     out[name] = {
-      rps32: spread(per((r) => r.rps), 0),
+      rps32: spread(
+        per((r) => r.rps),
+        0,
+      ),
       p99msC32: spread(per((r) => r.p99ms)),
       addedP50msC1: spread(per((r, _b, d) => r.p50msC1 - d.p50msC1)),
-      cpuMsPerRequest: spread(per((r) => r.cpuMsPerReq), 4),
+      cpuMsPerRequest: spread(
+        per((r) => r.cpuMsPerReq),
+        4,
+      ),
       errors: rs.reduce((a, r) => a + r.errors, 0),
       vsBare: {
         rpsRatio: spread(per((r, b) => r.rps / b.rps)),
@@ -133,7 +149,9 @@ function throughput(script) {
 
 function streamRun(name) {
   const t = targets[name];
-  const out = execFileSync(process.execPath, [`${root}bench/stream-client.mjs`, t.url, String(opts.streams), String(opts.chunks), String(opts.intervalMs)], { encoding: 'utf8' });
+  const out = execFileSync(process.execPath, [`${root}bench/stream-client.mjs`, t.url, String(opts.streams), String(opts.chunks), String(opts.intervalMs)], {
+    encoding: 'utf8',
+  });
   return JSON.parse(out);
 }
 
@@ -145,7 +163,15 @@ async function streaming() {
       const t = targets[name];
       let rssHolding = NaN;
       const sampler = sleep((opts.chunks * opts.intervalMs) / 2).then(() => (rssHolding = treeRssMb(t.pid)));
-      const run = await new Promise((resolve, reject) => setImmediate(() => { try { resolve(streamRun(name)); } catch (e) { reject(e); } }));
+      const run = await new Promise((resolve, reject) =>
+        setImmediate(() => {
+          try {
+            resolve(streamRun(name));
+          } catch (e) {
+            reject(e);
+          }
+        }),
+      );
       await sampler;
       rows[name].push({ ...run, rssHolding });
     }
@@ -163,7 +189,10 @@ async function streaming() {
       chunkP99RatioVsBare: spread(per((r, b) => r.chunkDelayMs.p99 / b.chunkDelayMs.p99)),
       coalescedChunks: rs.reduce((a, r) => a + r.coalescedChunks, 0),
       failedStreams: rs.reduce((a, r) => a + r.failed, 0),
-      rssHoldingMb: spread(rs.map((r) => r.rssHolding), 1),
+      rssHoldingMb: spread(
+        rs.map((r) => r.rssHolding),
+        1,
+      ),
     };
   }
   return out;
@@ -182,7 +211,10 @@ async function largePrompts(script) {
   for (const name of names()) {
     const rs = rows[name];
     out[name] = {
-      rps: spread(rs.map((r) => r.rps), 1),
+      rps: spread(
+        rs.map((r) => r.rps),
+        1,
+      ),
       rpsRatioVsBare: spread(rs.map((r, i) => r.rps / rows.bare[i].rps)),
       p99ms: spread(rs.map((r) => r.p99ms)),
       eventLoopP99ms: targets[name].proxy ? spread(rs.map((r) => r.loopP99ms)) : undefined,
@@ -225,28 +257,43 @@ function table(result) {
   const lines = [];
   const t = result.throughput;
   if (t) {
-    lines.push('| target | req/s c32 | p99 c32 ms | added p50 c1 ms | CPU ms/req | req/s ÷ bare | p50 − bare ms | CPU ÷ bare |', '|---|---|---|---|---|---|---|---|');
-    for (const [n, r] of Object.entries(t)) lines.push(`| ${n} | ${fmt(r.rps32)} | ${fmt(r.p99msC32)} | ${fmt(r.addedP50msC1)} | ${fmt(r.cpuMsPerRequest)} | ${fmt(r.vsBare.rpsRatio)} | ${fmt(r.vsBare.addedP50ms)} | ${fmt(r.vsBare.cpuRatio)} |`);
-    if (t.proxy?.vsWarn) lines.push('', `access log on vs LOG_LEVEL=warn: req/s ratio ${fmt(t.proxy.vsWarn.rpsRatio)}, p50 c1 difference ${fmt(t.proxy.vsWarn.addedP50ms)} ms`);
+    lines.push(
+      '| target | req/s c32 | p99 c32 ms | added p50 c1 ms | CPU ms/req | req/s ÷ bare | p50 − bare ms | CPU ÷ bare |',
+      '|---|---|---|---|---|---|---|---|',
+    );
+    for (const [n, r] of Object.entries(t))
+      lines.push(
+        `| ${n} | ${fmt(r.rps32)} | ${fmt(r.p99msC32)} | ${fmt(r.addedP50msC1)} | ${fmt(r.cpuMsPerRequest)} | ${fmt(r.vsBare.rpsRatio)} | ${fmt(r.vsBare.addedP50ms)} | ${fmt(r.vsBare.cpuRatio)} |`,
+      );
+    if (t.proxy?.vsWarn)
+      lines.push('', `access log on vs LOG_LEVEL=warn: req/s ratio ${fmt(t.proxy.vsWarn.rpsRatio)}, p50 c1 difference ${fmt(t.proxy.vsWarn.addedP50ms)} ms`);
   }
   const s = result.streaming;
   if (s) {
-    lines.push('', '| target | TTFB p50 ms | TTFB p99 ms | TTFB p99 − direct | TTFB p50 − bare | chunk delay p50 / p99 / max ms | chunk p99 ÷ bare | coalesced | failed | RSS holding MB |', '|---|---|---|---|---|---|---|---|---|---|');
+    lines.push(
+      '',
+      '| target | TTFB p50 ms | TTFB p99 ms | TTFB p99 − direct | TTFB p50 − bare | chunk delay p50 / p99 / max ms | chunk p99 ÷ bare | coalesced | failed | RSS holding MB |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+    );
     for (const [n, r] of Object.entries(s)) {
-      lines.push(`| ${n} | ${fmt(r.ttfbP50ms)} | ${fmt(r.ttfbP99ms)} | ${fmt(r.addedTtfbP99msOverDirect)} | ${fmt(r.addedTtfbP50msOverBare)} | ${r.chunkDelayMs.p50.median} / ${r.chunkDelayMs.p99.median} / ${r.chunkDelayMs.max.median} | ${fmt(r.chunkP99RatioVsBare)} | ${r.coalescedChunks} | ${r.failedStreams} | ${fmt(r.rssHoldingMb)} |`);
+      lines.push(
+        `| ${n} | ${fmt(r.ttfbP50ms)} | ${fmt(r.ttfbP99ms)} | ${fmt(r.addedTtfbP99msOverDirect)} | ${fmt(r.addedTtfbP50msOverBare)} | ${r.chunkDelayMs.p50.median} / ${r.chunkDelayMs.p99.median} / ${r.chunkDelayMs.max.median} | ${fmt(r.chunkP99RatioVsBare)} | ${r.coalescedChunks} | ${r.failedStreams} | ${fmt(r.rssHoldingMb)} |`,
+      );
     }
   }
   const l = result.largePrompts;
   if (l) {
     lines.push('', '| target (1 MB, no usage) | req/s c8 | ÷ bare | p99 ms | event-loop p99 ms |', '|---|---|---|---|---|');
-    for (const [n, r] of Object.entries(l)) lines.push(`| ${n} | ${fmt(r.rps)} | ${fmt(r.rpsRatioVsBare)} | ${fmt(r.p99ms)} | ${r.eventLoopP99ms ? fmt(r.eventLoopP99ms) : '—'} |`);
+    for (const [n, r] of Object.entries(l))
+      lines.push(`| ${n} | ${fmt(r.rps)} | ${fmt(r.rpsRatioVsBare)} | ${fmt(r.p99ms)} | ${r.eventLoopP99ms ? fmt(r.eventLoopP99ms) : '—'} |`);
   }
   const m = result.memory;
   if (m) {
     lines.push('', '| target | RSS after warm-up MB | requests | RSS after MB |', '|---|---|---|---|');
     for (const [n, r] of Object.entries(m)) lines.push(`| ${n} | ${r.rssAfterWarmupMb} | ${r.requests} | ${r.rssAfterMb} |`);
   }
-  if (result.soak) lines.push('', `soak: ${result.soak.minutes} min mixed, RSS growth ${result.soak.growthMb} MB (${result.soak.samples.map((x) => x.rssMb).join(' → ')})`);
+  if (result.soak)
+    lines.push('', `soak: ${result.soak.minutes} min mixed, RSS growth ${result.soak.growthMb} MB (${result.soak.samples.map((x) => x.rssMb).join(' → ')})`);
   return lines.join('\n');
 }
 

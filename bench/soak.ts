@@ -91,7 +91,10 @@ let proxyExited: string | undefined;
 proxy.once('exit', (code, signal) => (proxyExited = `exited (${code ?? signal})`));
 for (let i = 0; ; i++) {
   if (proxyExited) throw new Error(`the proxy ${proxyExited} before listening`);
-  const up = await request(`${proxyUrl}/health`).then((r) => r.body.dump().then(() => true), () => false);
+  const up = await request(`${proxyUrl}/health`).then(
+    (r) => r.body.dump().then(() => true),
+    () => false,
+  );
   if (up) break;
   if (i > 300) throw new Error('the proxy did not come up');
   await sleep(100);
@@ -167,7 +170,8 @@ let relayedIncomplete = 0;
 const agent = new Agent({ connections: 64 });
 
 const BODIES = {
-  openai: (stream: boolean) => JSON.stringify({ model: 'glm-4.7', stream, ...(stream ? { stream_options: { include_usage: true } } : {}), messages: [{ role: 'user', content: 'soak' }] }),
+  openai: (stream: boolean) =>
+    JSON.stringify({ model: 'glm-4.7', stream, ...(stream ? { stream_options: { include_usage: true } } : {}), messages: [{ role: 'user', content: 'soak' }] }),
   anthropic: (stream: boolean) => JSON.stringify({ model: 'glm-4.7', max_tokens: 64, stream, messages: [{ role: 'user', content: 'soak' }] }),
 };
 
@@ -273,9 +277,11 @@ const upstreamFailures = Object.entries(up)
 const metricsText = await (await request(`${proxyUrl}/metrics`)).body.text();
 const counted = [...metricsText.matchAll(/^zai_proxy_requests_total\{[^}]*\} (\S+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
 // Lost: a hang, a truncation in a clean phase (already among the unexplained), or a request the proxy never counted.
-const lost = (outcomes.hung ?? 0) + (outcomes['silent-truncation'] ?? 0) - relayedIncomplete + Math.max(0, requests - (outcomes['connect-error'] ?? 0) - counted);
+const lost =
+  (outcomes.hung ?? 0) + (outcomes['silent-truncation'] ?? 0) - relayedIncomplete + Math.max(0, requests - (outcomes['connect-error'] ?? 0) - counted);
 // Incomplete 200s beyond the malformedJson answers the upstream sent were cut by the proxy, not the upstream.
-const notUpstream = unexplained.length + Math.max(0, failedInFaultPhases - upstreamFailures) + Math.max(0, relayedIncomplete - (up['fault:malformedJson'] ?? 0));
+const notUpstream =
+  unexplained.length + Math.max(0, failedInFaultPhases - upstreamFailures) + Math.max(0, relayedIncomplete - (up['fault:malformedJson'] ?? 0));
 
 console.log('');
 console.log(`requests: ${requests} (${JSON.stringify(outcomes)})`);
@@ -286,13 +292,38 @@ console.log(`proxy counted ${counted} requests in zai_proxy_requests_total (clie
 console.log(`proxy log: ${warnLines} warn lines, ${errorLines} error lines`);
 const first = rows[0]!;
 const peakRss = Math.max(...rows.map((r) => r.rssMb));
-console.log(`RSS ${first.rssMb.toFixed(1)} → ${final.rssMb.toFixed(1)} MiB (peak ${peakRss.toFixed(1)}); heap ${first.heapMb.toFixed(1)} → ${final.heapMb.toFixed(1)} MiB; handles ${first.handles} → ${final.handles}; in flight ${final.inFlight}, queued ${final.queued} at the end`);
+console.log(
+  `RSS ${first.rssMb.toFixed(1)} → ${final.rssMb.toFixed(1)} MiB (peak ${peakRss.toFixed(1)}); heap ${first.heapMb.toFixed(1)} → ${final.heapMb.toFixed(1)} MiB; handles ${first.handles} → ${final.handles}; in flight ${final.inFlight}, queued ${final.queued} at the end`,
+);
 console.log(`errors clients saw that the upstream did not cause: ${notUpstream}`);
 for (const u of unexplained.slice(0, 20)) console.log(`  ${u}`);
 console.log(`lost (hung, silently truncated, or never counted): ${lost}`);
 
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, JSON.stringify({ minutes, clients, rows, outcomes, injected, upstream: up, upstreamFailures, failedInFaultPhases, relayedIncomplete, counted, notUpstream, unexplained, lost, warnLines, errorLines }, null, 2));
+writeFileSync(
+  out,
+  JSON.stringify(
+    {
+      minutes,
+      clients,
+      rows,
+      outcomes,
+      injected,
+      upstream: up,
+      upstreamFailures,
+      failedInFaultPhases,
+      relayedIncomplete,
+      counted,
+      notUpstream,
+      unexplained,
+      lost,
+      warnLines,
+      errorLines,
+    },
+    null,
+    2,
+  ),
+);
 proxy.kill('SIGTERM');
 await sim.close();
 process.exit(notUpstream === 0 && lost === 0 && !proxyExited && final.inFlight === 0 && final.queued === 0 ? 0 : 1);

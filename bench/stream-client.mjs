@@ -22,23 +22,27 @@ function one() {
   return new Promise((resolve, reject) => {
     const sent = now();
     const result = { ttfbMs: NaN, delays: [], coalesced: 0, stamped: 0, status: 0 };
-    const req = request(target, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      result.status = res.statusCode;
-      res.setEncoding('latin1');
-      res.on('data', (text) => {
-        const at = now();
-        if (Number.isNaN(result.ttfbMs)) result.ttfbMs = at - sent;
-        let inRead = 0;
-        for (const m of text.matchAll(STAMP)) {
-          result.delays.push(at - Number(m[1]));
-          inRead++;
-        }
-        result.stamped += inRead;
-        if (inRead > 1) result.coalesced += inRead - 1;
-      });
-      res.on('end', () => resolve(result));
-      res.on('error', reject);
-    });
+    const req = request(
+      target,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        result.status = res.statusCode;
+        res.setEncoding('latin1');
+        res.on('data', (text) => {
+          const at = now();
+          if (Number.isNaN(result.ttfbMs)) result.ttfbMs = at - sent;
+          let inRead = 0;
+          for (const m of text.matchAll(STAMP)) {
+            result.delays.push(at - Number(m[1]));
+            inRead++;
+          }
+          result.stamped += inRead;
+          if (inRead > 1) result.coalesced += inRead - 1;
+        });
+        res.on('end', () => resolve(result));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });

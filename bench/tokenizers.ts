@@ -59,7 +59,7 @@ const CANDIDATES: Candidate[] = [
 // ---- deterministic corpora -------------------------------------------------------------
 function prng(seed: number) {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 const WORDS =
   'the of and to in is that for it as was with be by on not he this are or his from at which but have an they you were her she there one all we their has would when been if more will no out so up said what its about than into them can only other time new some could these two may first then do any like my now over such our man me even most made after also did many before must through back years where much your way well down should because each just those people how too little state good very make world still own see men work long get here between both life being under never day same another know while last might us great old year off come since against go came right used take three'.split(
@@ -121,7 +121,9 @@ function countSliced(count: Count, text: string): number {
 
 function coldStart(c: Candidate): { ms: number; rssMb: number } {
   const src = `const t0 = performance.now(); const r0 = process.memoryUsage().rss; ${c.coldSource} const n = count('Hello, world! The quick brown fox.'); const t1 = performance.now(); if (!(n > 0)) process.exit(2); console.log(JSON.stringify({ ms: t1 - t0, rssMb: (process.memoryUsage().rss - r0) / 1048576 }));`;
-  const runs = [0, 1, 2].map(() => JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', src], { encoding: 'utf8' })) as { ms: number; rssMb: number });
+  const runs = [0, 1, 2].map(
+    () => JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', src], { encoding: 'utf8' })) as { ms: number; rssMb: number },
+  );
   runs.sort((a, b) => a.ms - b.ms);
   return runs[1]!;
 }
@@ -184,7 +186,14 @@ const loopRows: Record<string, unknown>[] = [];
     await new Promise<void>((r) => setImmediate(r));
   }
   h.disable();
-  loopRows.push({ corpus: '-', mode: `busy, yield every 4 ms (300 ms)${x < 0 ? '' : ''}`, tokens: 0, ms: 300, p99Ms: +(h.percentile(99) / 1e6).toFixed(1), maxMs: +(h.max / 1e6).toFixed(1) });
+  loopRows.push({
+    corpus: '-',
+    mode: `busy, yield every 4 ms (300 ms)${x < 0 ? '' : ''}`,
+    tokens: 0,
+    ms: 300,
+    p99Ms: +(h.percentile(99) / 1e6).toFixed(1),
+    maxMs: +(h.max / 1e6).toFixed(1),
+  });
 }
 for (const [kind, text] of Object.entries(CORPORA)) {
   for (const mode of ['one call (estimateTokensSync)', 'sliced (estimateTokens)'] as const) {

@@ -21,9 +21,13 @@ async function stream(res, chunks, interval) {
   for (let i = 0; i < chunks; i++) {
     if (i > 0) await sleep(interval);
     if (res.destroyed) return;
-    res.write(`data: {"id":"bench","object":"chat.completion.chunk","model":"glm-4.7","t":${now().toFixed(3)},"choices":[{"index":0,"delta":{"content":"tok${i} "}}]}\n\n`);
+    res.write(
+      `data: {"id":"bench","object":"chat.completion.chunk","model":"glm-4.7","t":${now().toFixed(3)},"choices":[{"index":0,"delta":{"content":"tok${i} "}}]}\n\n`,
+    );
   }
-  res.end(`data: {"id":"bench","object":"chat.completion.chunk","model":"glm-4.7","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],${usage}}\n\ndata: [DONE]\n\n`);
+  res.end(
+    `data: {"id":"bench","object":"chat.completion.chunk","model":"glm-4.7","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],${usage}}\n\ndata: [DONE]\n\n`,
+  );
 }
 
 createServer((req, res) => {

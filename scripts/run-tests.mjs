@@ -38,9 +38,15 @@ function run(batch, concurrency, timeoutMs = 180_000) {
     const child = spawn(
       process.execPath,
       [
-        '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${timeoutMs}`,
-        '--test-reporter=spec', '--test-reporter-destination=stdout',
-        `--test-reporter=${join(root, 'scripts/count-reporter.mjs')}`, `--test-reporter-destination=${totalsFile}`,
+        '--import',
+        'tsx',
+        '--test',
+        `--test-concurrency=${concurrency}`,
+        `--test-timeout=${timeoutMs}`,
+        '--test-reporter=spec',
+        '--test-reporter-destination=stdout',
+        `--test-reporter=${join(root, 'scripts/count-reporter.mjs')}`,
+        `--test-reporter-destination=${totalsFile}`,
         ...batch,
       ],
       { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] },

@@ -20,6 +20,13 @@ export function wrk(url, { connections, durationS, script }) {
     requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? 0),
     p50ms: ms(/50%\s+([\d.]+)(us|ms|s)/.exec(out)),
     p99ms: ms(/99%\s+([\d.]+)(us|ms|s)/.exec(out)),
-    errors: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0) + Number(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)?.slice(1).reduce((a, b) => a + Number(b), 0) ?? 0),
+    errors:
+      Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0) +
+      Number(
+        /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/
+          .exec(out)
+          ?.slice(1)
+          .reduce((a, b) => a + Number(b), 0) ?? 0,
+      ),
   };
 }

@@ -125,7 +125,10 @@ export class StreamUsageReader {
     }
     // Cut on a character boundary: decoding a byte-truncated buffer drops a split character.
     const room = this.maxTextBytes - this.textBytes;
-    const cut = Buffer.from(value).subarray(0, room).toString('utf8').replace(/\uFFFD$/, '');
+    const cut = Buffer.from(value)
+      .subarray(0, room)
+      .toString('utf8')
+      .replace(/\uFFFD$/, '');
     this.text.push(cut);
     this.textBytes += Buffer.byteLength(cut);
     this.textTruncated = true;

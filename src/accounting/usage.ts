@@ -20,7 +20,6 @@ export function tokenCount(value: unknown): number {
   return Math.floor(value);
 }
 
-
 /**
  * Reads an OpenAI-shaped `usage` object. `prompt_tokens` includes the cached tokens, so the
  * cached part is subtracted to keep `input` and `cacheRead` disjoint.

@@ -15,7 +15,12 @@ export function formatReport(r: Report, source: string): string {
   const c = r.canary;
   const rows: [string, string, string, string][] = [
     ['requests', String(Math.round(s.requests)), String(Math.round(c.requests)), ''],
-    ['error rate (5xx)', pct(s.error_rate), pct(c.error_rate), r.deltas.error_rate === null ? '-' : `${(r.deltas.error_rate * 100).toFixed(2)}pp (p=${r.deltas.error_p_value.toFixed(3)})`],
+    [
+      'error rate (5xx)',
+      pct(s.error_rate),
+      pct(c.error_rate),
+      r.deltas.error_rate === null ? '-' : `${(r.deltas.error_rate * 100).toFixed(2)}pp (p=${r.deltas.error_p_value.toFixed(3)})`,
+    ],
     ['429 share', pct(s.throttled_share), pct(c.throttled_share), ''],
     ['  upstream quota', pct(s.throttled_by_cause.upstream_quota), pct(c.throttled_by_cause.upstream_quota), ''],
     ['  upstream rate', pct(s.throttled_by_cause.upstream_rate), pct(c.throttled_by_cause.upstream_rate), ''],
@@ -25,16 +30,32 @@ export function formatReport(r: Report, source: string): string {
     ['ttfb p50', ms(s.ttfb_ms.p50), ms(c.ttfb_ms.p50), times(ratio(c.ttfb_ms.p50, s.ttfb_ms.p50))],
     ['ttfb p95', ms(s.ttfb_ms.p95), ms(c.ttfb_ms.p95), times(r.deltas.ttfb_p95_ratio)],
     ...REPORTED_DIRECTIONS.map(
-      (d) => [`tokens/request ${d}`, num(s.tokens_per_request[d]), num(c.tokens_per_request[d]), times(ratio(c.tokens_per_request[d], s.tokens_per_request[d]))] as [string, string, string, string],
+      (d) =>
+        [`tokens/request ${d}`, num(s.tokens_per_request[d]), num(c.tokens_per_request[d]), times(ratio(c.tokens_per_request[d], s.tokens_per_request[d]))] as [
+          string,
+          string,
+          string,
+          string,
+        ],
     ),
     ['cost/request', usd(s.cost_per_request_usd), usd(c.cost_per_request_usd), times(r.deltas.cost_per_request_ratio)],
     ...r.token_agreement.map(
-      (t) => [`agreement ${t.model} ${t.direction}`, num(t.stable_per_request), num(t.canary_per_request), `${t.difference >= 0 ? '+' : ''}${(t.difference * 100).toFixed(2)}%`] as [string, string, string, string],
+      (t) =>
+        [
+          `agreement ${t.model} ${t.direction}`,
+          num(t.stable_per_request),
+          num(t.canary_per_request),
+          `${t.difference >= 0 ? '+' : ''}${(t.difference * 100).toFixed(2)}%`,
+        ] as [string, string, string, string],
     ),
   ];
   const header: [string, string, string, string] = ['', s.variant, c.variant, 'canary vs stable'];
   const widths = [0, 1, 2, 3].map((i) => Math.max(...[header, ...rows].map((row) => row[i]!.length)));
-  const line = (row: readonly string[]) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('   ').trimEnd();
+  const line = (row: readonly string[]) =>
+    row
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .join('   ')
+      .trimEnd();
   const out = [
     `canary report: ${c.variant} vs ${s.variant} over the last ${r.window_s}s, from ${source}`,
     '',

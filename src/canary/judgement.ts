@@ -167,7 +167,11 @@ export function armStats(a: ArmCounts): ArmStats {
     error_rate: share(errors, requests),
     error_rate_upper: requests > 0 ? wilsonUpper(errors, requests) : null,
     throttled_share: share(t.total, requests),
-    throttled_by_cause: { upstream_quota: share(t.upstream_quota, requests), upstream_rate: share(t.upstream_rate, requests), proxy_queue: share(t.proxy_queue, requests) },
+    throttled_by_cause: {
+      upstream_quota: share(t.upstream_quota, requests),
+      upstream_rate: share(t.upstream_rate, requests),
+      proxy_queue: share(t.proxy_queue, requests),
+    },
     latency_ms: { p50: quantileMs(0.5, a.latency), p95: quantileMs(0.95, a.latency) },
     ttfb_ms: { p50: quantileMs(0.5, a.ttfb), p95: quantileMs(0.95, a.ttfb) },
     tokens_per_request: perRequest,
@@ -282,7 +286,8 @@ function errorCheck(s: ArmStats, c: ArmStats, t: Thresholds): { status: CheckSta
   if (rate > t.rollbackErrorRate && p < t.alpha) return { status: 'fail', p, detail: `${base}: above ${pct(t.rollbackErrorRate)} and worse than stable` };
   if (upper < t.promoteErrorRate) return { status: 'pass', p, detail: `${base}: below ${pct(t.promoteErrorRate)}` };
   if (rate < t.promoteErrorRate) return { status: 'insufficient', p, detail: `${base}: cannot yet tell it is below ${pct(t.promoteErrorRate)}` };
-  if (rate > t.rollbackErrorRate) return { status: 'hold', p, detail: `${base}: above ${pct(t.rollbackErrorRate)} but not worse than stable (upstream trouble?)` };
+  if (rate > t.rollbackErrorRate)
+    return { status: 'hold', p, detail: `${base}: above ${pct(t.rollbackErrorRate)} but not worse than stable (upstream trouble?)` };
   return { status: 'hold', p, detail: `${base}: between ${pct(t.promoteErrorRate)} and ${pct(t.rollbackErrorRate)}` };
 }
 
@@ -343,7 +348,13 @@ export function judge(input: JudgementInput): Report {
 
   if (s.requests < t.minRequests || c.requests < t.minRequests) {
     const detail = `stable ${s.requests}, canary ${c.requests} requests; each arm needs ${t.minRequests}`;
-    return { ...base, verdict: 'hold', enough_data: false, reasons: [`not enough data to judge: ${detail}`], checks: [{ name: 'sample', status: 'insufficient', detail }] };
+    return {
+      ...base,
+      verdict: 'hold',
+      enough_data: false,
+      reasons: [`not enough data to judge: ${detail}`],
+      checks: [{ name: 'sample', status: 'insufficient', detail }],
+    };
   }
 
   const checks: Check[] = [

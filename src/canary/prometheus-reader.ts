@@ -122,7 +122,13 @@ export function prometheusReader(baseUrl: string, { timeoutMs = 15_000, matchers
         }
       }
       const seen = await range('group by (variant) ({__name__="zai_proxy_requests_total"})', startMs, toMs, stepMs);
-      return { ...arms, variantsSeen: seen.map((s) => s.metric.variant ?? '').filter(Boolean).sort() };
+      return {
+        ...arms,
+        variantsSeen: seen
+          .map((s) => s.metric.variant ?? '')
+          .filter(Boolean)
+          .sort(),
+      };
     },
     close: () => undefined,
   };

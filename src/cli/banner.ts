@@ -17,13 +17,18 @@ export function proxyLines(env: ProxyEnv): string[] {
     env.ZAI_API_KEY !== undefined
       ? '  key        ZAI_API_KEY is set: the proxy sends it upstream'
       : "  key        ZAI_API_KEY is not set: each client's own key goes upstream",
-    clients > 0 ? `  clients    PROXY_API_KEYS: ${clients} client key${clients === 1 ? '' : 's'} accepted, others get 401` : '  clients    any client may call (PROXY_API_KEYS is not set)',
+    clients > 0
+      ? `  clients    PROXY_API_KEYS: ${clients} client key${clients === 1 ? '' : 's'} accepted, others get 401`
+      : '  clients    any client may call (PROXY_API_KEYS is not set)',
     `  variant    ${env.DEPLOYMENT_VARIANT}${env.RATE_LIMIT_ENABLED ? '' : '   (rate limiter off)'}${env.QUOTA_POLL_ENABLED ? '   (quota poller on)' : ''}`,
   ];
 }
 
 export function dashboardLines(config: DashboardConfig): string[] {
-  const source = config.prometheusUrl !== undefined ? `Prometheus ${config.prometheusUrl}` : `scrapes ${config.targets.length} target${config.targets.length === 1 ? '' : 's'} every ${config.scrapeIntervalMs / 1000}s into ${config.dbPath}`;
+  const source =
+    config.prometheusUrl !== undefined
+      ? `Prometheus ${config.prometheusUrl}`
+      : `scrapes ${config.targets.length} target${config.targets.length === 1 ? '' : 's'} every ${config.scrapeIntervalMs / 1000}s into ${config.dbPath}`;
   return [`  dashboard  ${httpUrl(config.host, config.port)}   (${source})`];
 }
 

@@ -43,7 +43,6 @@ const texts: Record<string, () => Promise<string>> = {
     `${(await import('../monitoring/verify-main.js')).USAGE}\n\nChecks a live Prometheus the way an operator would: targets up, every catalogue metric\npresent with its labels, rules loaded, and (with --grafana-dashboard) every panel's query\nanswering. Exit 0 when every check passes, 1 otherwise. See docs/monitoring.md.\n`,
 };
 
-
 export async function helpFor(command: string): Promise<string> {
   const text = texts[command];
   return text ? `${await text()}\n${DOCS}\n` : '';

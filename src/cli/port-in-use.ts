@@ -6,7 +6,13 @@ import { ConfigError } from '../config/fields.js';
  * needs privileges, and (with `hostVariable`) a listen address that does not resolve or is not
  * this machine's. Other failures pass through unchanged.
  */
-export async function listeningOn<T>(variable: string, port: number, start: () => Promise<T>, setting = `${variable}=${port}`, hostVariable?: string): Promise<T> {
+export async function listeningOn<T>(
+  variable: string,
+  port: number,
+  start: () => Promise<T>,
+  setting = `${variable}=${port}`,
+  hostVariable?: string,
+): Promise<T> {
   try {
     return await start();
   } catch (err) {
@@ -20,7 +26,9 @@ export async function listeningOn<T>(variable: string, port: number, start: () =
     const host = e.hostname ?? e.address;
     if (hostVariable && (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN' || e.code === 'EADDRNOTAVAIL') && host !== undefined) {
       const why = e.code === 'EADDRNOTAVAIL' ? 'is not an address of this machine' : 'does not resolve';
-      throw new ConfigError(`cannot listen on ${JSON.stringify(host)} (${hostVariable}): it ${why}; set ${hostVariable} to 127.0.0.1, 0.0.0.0 or one of this machine's addresses`);
+      throw new ConfigError(
+        `cannot listen on ${JSON.stringify(host)} (${hostVariable}): it ${why}; set ${hostVariable} to 127.0.0.1, 0.0.0.0 or one of this machine's addresses`,
+      );
     }
     throw err;
   }

@@ -18,7 +18,11 @@ export interface WorkerHealth {
  * anywhere, and the whole is degraded when any worker is or when one does not answer; each
  * worker's own line is under `workers`.
  */
-export function combineHealth(configured: number, answers: Array<{ slot: number; health: WorkerHealth | undefined }>, uptimeSeconds: number): Record<string, unknown> {
+export function combineHealth(
+  configured: number,
+  answers: Array<{ slot: number; health: WorkerHealth | undefined }>,
+  uptimeSeconds: number,
+): Record<string, unknown> {
   const up = answers.filter((a): a is { slot: number; health: WorkerHealth } => a.health !== undefined);
   const missing = answers.filter((a) => a.health === undefined).map((a) => a.slot);
   const first = up[0]?.health;
@@ -58,7 +62,15 @@ export function combineHealth(configured: number, answers: Array<{ slot: number;
       answering: up.length,
       list: answers.map(({ slot, health }) =>
         health
-          ? { slot, pid: health.worker?.pid, status: health.status, draining: health.draining, inFlight: health.inFlight, requests: health.worker?.requests, uptimeSeconds: health.uptimeSeconds }
+          ? {
+              slot,
+              pid: health.worker?.pid,
+              status: health.status,
+              draining: health.draining,
+              inFlight: health.inFlight,
+              requests: health.worker?.requests,
+              uptimeSeconds: health.uptimeSeconds,
+            }
           : { slot, status: 'unanswered' },
       ),
     },

@@ -71,7 +71,11 @@ export class IpcBudget implements SharedBudget {
   private async refill(rate: number, want: number): Promise<{ granted: number; waitMs: number } | undefined> {
     this.refilling = true;
     try {
-      const lease = await this.ask<{ granted: number; waitMs: number }>('takeTokens', { rate, want: Math.max(1, want - Math.floor(this.leased)) }, TOKEN_TIMEOUT_MS);
+      const lease = await this.ask<{ granted: number; waitMs: number }>(
+        'takeTokens',
+        { rate, want: Math.max(1, want - Math.floor(this.leased)) },
+        TOKEN_TIMEOUT_MS,
+      );
       if (lease && lease.granted > 0) {
         if (Date.now() >= this.leaseExpires) this.leased = 0;
         this.leased += lease.granted;
@@ -117,7 +121,11 @@ export class IpcBudget implements SharedBudget {
     return verdict.shared;
   }
 
-  private async ask<T>(op: 'takeToken' | 'takeTokens' | 'drainBucket' | 'readShared' | 'writeShared' | 'closeWindow', body: unknown, timeoutMs: number): Promise<T | undefined> {
+  private async ask<T>(
+    op: 'takeToken' | 'takeTokens' | 'drainBucket' | 'readShared' | 'writeShared' | 'closeWindow',
+    body: unknown,
+    timeoutMs: number,
+  ): Promise<T | undefined> {
     try {
       return await this.channel.call<T>(op, body, timeoutMs);
     } catch {

@@ -50,7 +50,8 @@ export function readDashboardConfig(env: NodeJS.ProcessEnv = process.env): Dashb
   try {
     parseTargets(raw.SCRAPE_TARGETS);
   } catch (err) {
-    if (err instanceof TargetError) throw new ConfigError(`invalid configuration: SCRAPE_TARGETS ${err.message} (a comma list of http(s) /metrics URLs, each optionally name=url)`);
+    if (err instanceof TargetError)
+      throw new ConfigError(`invalid configuration: SCRAPE_TARGETS ${err.message} (a comma list of http(s) /metrics URLs, each optionally name=url)`);
     throw err;
   }
   return {

@@ -25,21 +25,29 @@ export function parseDurationMs(raw: string): number | undefined {
 const unset = (v: unknown) => v === undefined || (typeof v === 'string' && v.trim() === '');
 
 function field<T>(def: T, parse: (raw: string) => T | undefined, expected: string) {
-  return z.unknown().optional().transform((v, ctx): T => {
-    if (unset(v)) return def;
-    const parsed = parse(String(v));
-    if (parsed === undefined) {
-      ctx.addIssue({ code: 'custom', message: `must be ${expected} (got ${JSON.stringify(String(v).slice(0, 64))})` });
-      return z.NEVER;
-    }
-    return parsed;
-  }).describe(expected);
+  return z
+    .unknown()
+    .optional()
+    .transform((v, ctx): T => {
+      if (unset(v)) return def;
+      const parsed = parse(String(v));
+      if (parsed === undefined) {
+        ctx.addIssue({ code: 'custom', message: `must be ${expected} (got ${JSON.stringify(String(v).slice(0, 64))})` });
+        return z.NEVER;
+      }
+      return parsed;
+    })
+    .describe(expected);
 }
 
 export const str = (def: string) => field(def, (s) => s.trim(), 'a string');
 
 export const optionalStr = () =>
-  z.unknown().optional().transform((v): string | undefined => (unset(v) ? undefined : String(v).trim())).describe('a string');
+  z
+    .unknown()
+    .optional()
+    .transform((v): string | undefined => (unset(v) ? undefined : String(v).trim()))
+    .describe('a string');
 
 export const int = (def: number, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}) =>
   field(
@@ -108,14 +116,18 @@ export const httpUrl = (def: string) =>
   );
 
 export const list = () =>
-  z.unknown().optional().transform((v): string[] =>
-    unset(v)
-      ? []
-      : String(v)
-          .split(',')
-          .map((s) => s.trim())
-          .filter((s) => s.length > 0),
-  ).describe('a comma-separated list');
+  z
+    .unknown()
+    .optional()
+    .transform((v): string[] =>
+      unset(v)
+        ? []
+        : String(v)
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s.length > 0),
+    )
+    .describe('a comma-separated list');
 
 /** pino's levels, for LOG_LEVEL in every process. */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

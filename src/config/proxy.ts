@@ -107,7 +107,7 @@ export function readProxyEnv(env: NodeJS.ProcessEnv = process.env) {
   }
   if (raw.PROXY_API_KEYS.length > 0 && raw.ZAI_API_KEY === undefined) {
     throw new ConfigError(
-      'invalid configuration: PROXY_API_KEYS requires ZAI_API_KEY (client keys are the proxy\'s own; the operator key is what goes upstream)',
+      "invalid configuration: PROXY_API_KEYS requires ZAI_API_KEY (client keys are the proxy's own; the operator key is what goes upstream)",
     );
   }
   if (raw.MAX_HELD_BODY_BYTES < raw.MAX_BODY_BYTES) {

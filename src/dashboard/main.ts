@@ -51,14 +51,22 @@ export async function startDashboard(config: DashboardConfig, o: DashboardOverri
     prom = new PrometheusSource({ baseUrl: config.prometheusUrl, intervalMs: config.scrapeIntervalMs, timeoutMs: config.scrapeTimeoutMs, now, metrics });
   } else {
     store = HistoryStore.open(config.dbPath, { retentionMs: config.retentionMs });
-    scrape = new ScrapeSource(store, config.retentionMs, { targets, intervalMs: config.scrapeIntervalMs, timeoutMs: config.scrapeTimeoutMs, now, fetchPage: o.fetchPage, metrics }, metrics);
+    scrape = new ScrapeSource(
+      store,
+      config.retentionMs,
+      { targets, intervalMs: config.scrapeIntervalMs, timeoutMs: config.scrapeTimeoutMs, now, fetchPage: o.fetchPage, metrics },
+      metrics,
+    );
   }
   const source = (prom ?? scrape)!;
   // The verdict reads what the page shows: the dashboard's store, or the same Prometheus.
   const canary =
     config.prometheusUrl !== undefined
       ? canaryJudge(prometheusReader(config.prometheusUrl), `Prometheus ${redactUrl(config.prometheusUrl)}`)
-      : canaryJudge(snapshotReader('dashboard store', (r, from, to) => store!.query(r, from, to), { fineSpanMs: config.retentionMs['5s'] }), 'dashboard store');
+      : canaryJudge(
+          snapshotReader('dashboard store', (r, from, to) => store!.query(r, from, to), { fineSpanMs: config.retentionMs['5s'] }),
+          'dashboard store',
+        );
   const api = new DashboardApi({
     source,
     config: {
@@ -86,7 +94,10 @@ export async function startDashboard(config: DashboardConfig, o: DashboardOverri
       try {
         const ts = now();
         const result = scrape ? await scrape.round(ts) : await prom!.round(ts);
-        api.publish(result.snapshots.map((s) => s.snapshot), result.statusEvents);
+        api.publish(
+          result.snapshots.map((s) => s.snapshot),
+          result.statusEvents,
+        );
         for (const e of result.statusEvents) logger.warn({ target: e.target, state: e.state, error: e.last_error }, 'scrape target status changed');
         if (store && ts - lastPrune >= PRUNE_EVERY_MS) {
           lastPrune = ts;

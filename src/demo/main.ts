@@ -103,20 +103,22 @@ export async function startDemo(o: DemoOptions = {}): Promise<Demo> {
     // A 5-hour window small enough that the demo's traffic visibly fills it in about twenty minutes.
     const quotaBudget = 20_000_000;
     const simPort = o.simPort ?? 0;
-    const sim = await listeningOn('SIM_PORT', simPort, () => startSimulator({
-      host: '127.0.0.1',
-      port: simPort,
-      scenario: {
-        outputTokens: 180,
-        cachedTokens: 40,
-        cacheCreationTokens: 12,
-        streamChunks: 8,
-        chunkIntervalMs: 25,
-        rateLimit: { rps: DEMO_CEILING_RPS },
-        concurrencyLimit: 12,
-        quotaWindow: { budgetTokens: quotaBudget, usedTokens: Math.round(quotaBudget * 0.62), resetAt: Date.now() + 5 * 3_600_000 },
-      },
-    }));
+    const sim = await listeningOn('SIM_PORT', simPort, () =>
+      startSimulator({
+        host: '127.0.0.1',
+        port: simPort,
+        scenario: {
+          outputTokens: 180,
+          cachedTokens: 40,
+          cacheCreationTokens: 12,
+          streamChunks: 8,
+          chunkIntervalMs: 25,
+          rateLimit: { rps: DEMO_CEILING_RPS },
+          concurrencyLimit: 12,
+          quotaWindow: { budgetTokens: quotaBudget, usedTokens: Math.round(quotaBudget * 0.62), resetAt: Date.now() + 5 * 3_600_000 },
+        },
+      }),
+    );
     cleanups.push(() => sim.close());
 
     const proxies = new Map<string, ProxyServer>();
@@ -253,14 +255,26 @@ interface WeatherContext {
  */
 export const WEATHER = [
   { name: 'burst', start: (c: WeatherContext) => c.traffic.burst(30), ended: () => true },
-  { name: '1302 storm', start: (c: WeatherContext) => c.sim.setScenario({ faults: [{ kind: 'zaiError', code: 1302, status: 429, times: 25 }] }), ended: noFaultsLeft },
+  {
+    name: '1302 storm',
+    start: (c: WeatherContext) => c.sim.setScenario({ faults: [{ kind: 'zaiError', code: 1302, status: 429, times: 25 }] }),
+    ended: noFaultsLeft,
+  },
   {
     name: 'workload change',
     start: (c: WeatherContext) => c.sim.setScenario({ outputTokens: 120 + Math.round(Math.random() * 700), cachedTokens: Math.round(Math.random() * 400) }),
     ended: () => true,
   },
-  { name: '1305 spell', start: (c: WeatherContext) => c.sim.setScenario({ faults: [{ kind: 'zaiError', code: 1305, status: 503, times: 12 }] }), ended: noFaultsLeft },
-  { name: 'slow first bytes', start: (c: WeatherContext) => c.sim.setScenario({ faults: [{ kind: 'slowFirstByte', delayMs: 1500, times: 20 }] }), ended: noFaultsLeft },
+  {
+    name: '1305 spell',
+    start: (c: WeatherContext) => c.sim.setScenario({ faults: [{ kind: 'zaiError', code: 1305, status: 503, times: 12 }] }),
+    ended: noFaultsLeft,
+  },
+  {
+    name: 'slow first bytes',
+    start: (c: WeatherContext) => c.sim.setScenario({ faults: [{ kind: 'slowFirstByte', delayMs: 1500, times: 20 }] }),
+    ended: noFaultsLeft,
+  },
   {
     name: 'ceiling halves',
     start: (c: WeatherContext) => {
@@ -283,12 +297,7 @@ interface Weather {
   stop(): void;
 }
 
-function startWeather(
-  ctx: Omit<WeatherContext, 'later'>,
-  quotaBudget: number,
-  periodMs: number,
-  only?: readonly WeatherName[],
-): Weather {
+function startWeather(ctx: Omit<WeatherContext, 'later'>, quotaBudget: number, periodMs: number, only?: readonly WeatherName[]): Weather {
   const events = WEATHER.filter((e) => !only || only.includes(e.name));
   const log: WeatherRecord[] = [];
   const timers = new Set<ReturnType<typeof setTimeout>>();

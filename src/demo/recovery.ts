@@ -61,7 +61,12 @@ export function recordWindows(demo: Demo, windowMs: number): Recorder {
       windows.push({
         t,
         simOk: (now.simOk - last.simOk) / seconds,
-        variants: VARIANTS.map((_, i) => ({ ok: (now.ok[i]! - last!.ok[i]!) / seconds, rate: limiters[i]!.rate, ceiling: limiters[i]!.ceiling, queue: limiters[i]!.queueDepth })),
+        variants: VARIANTS.map((_, i) => ({
+          ok: (now.ok[i]! - last!.ok[i]!) / seconds,
+          rate: limiters[i]!.rate,
+          ceiling: limiters[i]!.ceiling,
+          queue: limiters[i]!.queueDepth,
+        })),
       });
     }
     last = { t, ...now };
@@ -92,7 +97,13 @@ export interface RecoveryBar {
 }
 
 /** Per event, the windows each proxy (and both together) took to be back above its bar. */
-export function recoveries(windows: readonly WindowSample[], events: readonly WeatherRecord[], windowMs: number, ceilingRps: number, bar: RecoveryBar): EventRecovery[] {
+export function recoveries(
+  windows: readonly WindowSample[],
+  events: readonly WeatherRecord[],
+  windowMs: number,
+  ceilingRps: number,
+  bar: RecoveryBar,
+): EventRecovery[] {
   return events.map((e) => {
     const end = e.endedAt;
     const before = windows.filter((w) => w.t <= e.startedAt).slice(-4);

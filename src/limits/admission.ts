@@ -55,8 +55,20 @@ export interface AdmissionOptions {
 
 type AdmissionEnv = Pick<
   ProxyEnv,
-  | 'RATE_LIMIT_ENABLED' | 'MAX_WORKERS' | 'QUEUE_TIMEOUT' | 'QUEUE_MAX' | 'RATE_LIMIT_WINDOW' | 'RATE_LIMIT_CEILING_ALPHA' | 'RATE_LIMIT_HOLD_MARGIN'
-  | 'RATE_LIMIT_PROBE_INTERVAL' | 'RATE_LIMIT_MIN' | 'RATE_LIMIT_MAX' | 'RATE_LIMIT_INITIAL' | 'RATE_LIMIT_STATE_FILE' | 'RATE_LIMIT_STATE_MAX_AGE' | 'REDIS_URL'
+  | 'RATE_LIMIT_ENABLED'
+  | 'MAX_WORKERS'
+  | 'QUEUE_TIMEOUT'
+  | 'QUEUE_MAX'
+  | 'RATE_LIMIT_WINDOW'
+  | 'RATE_LIMIT_CEILING_ALPHA'
+  | 'RATE_LIMIT_HOLD_MARGIN'
+  | 'RATE_LIMIT_PROBE_INTERVAL'
+  | 'RATE_LIMIT_MIN'
+  | 'RATE_LIMIT_MAX'
+  | 'RATE_LIMIT_INITIAL'
+  | 'RATE_LIMIT_STATE_FILE'
+  | 'RATE_LIMIT_STATE_MAX_AGE'
+  | 'REDIS_URL'
 >;
 
 /**
@@ -166,7 +178,8 @@ export class Admission {
     });
     this.concurrency = new ConcurrencyLimit(opts.maxWorkers);
     this.bucket = new TokenBucket(this.effectiveRate(), clock.now());
-    this.learned = opts.enabled && opts.stateFile && !opts.redisUrl && !opts.shared ? new LearnedState(opts.stateFile, opts.stateMaxAgeMs, log, clock) : undefined;
+    this.learned =
+      opts.enabled && opts.stateFile && !opts.redisUrl && !opts.shared ? new LearnedState(opts.stateFile, opts.stateMaxAgeMs, log, clock) : undefined;
     this.waitHist = Array.from({ length: CLIENT_BUCKETS }, (_, i) => metrics.zai_proxy_rate_limit_wait_seconds.labels({ client: `c${i}` }));
   }
 
@@ -183,7 +196,10 @@ export class Admission {
       const { ceiling, rate, concurrencyLimit } = persisted;
       this.estimator.restore({ ceiling, rate, cleanWindows: 0, probeStep: 0 });
       if (Number.isFinite(concurrencyLimit)) this.concurrency.restore(concurrencyLimit);
-      this.log.info({ ceiling: this.estimator.ceiling, rate: this.estimator.rate, concurrencyLimit: this.concurrency.limit }, 'limiter: resumed persisted limits');
+      this.log.info(
+        { ceiling: this.estimator.ceiling, rate: this.estimator.rate, concurrencyLimit: this.concurrency.limit },
+        'limiter: resumed persisted limits',
+      );
     }
     if (this.redis) {
       await this.redis.connect();
@@ -370,7 +386,8 @@ export class Admission {
     if (moved) {
       this.unsaved = true;
       this.safe(() => this.metrics.zai_proxy_concurrency_limit.set(this.concurrency.limit));
-      if (moved === 'decrease') this.log.info({ concurrencyLimit: this.concurrency.limit }, 'limiter: upstream refused concurrency (1302); lowering in-flight limit');
+      if (moved === 'decrease')
+        this.log.info({ concurrencyLimit: this.concurrency.limit }, 'limiter: upstream refused concurrency (1302); lowering in-flight limit');
     }
   }
 
@@ -460,16 +477,19 @@ export class Admission {
     const oldest = this.queue.peekOldest();
     if (!oldest) return;
     const due = oldest.enqueuedAt + this.opts.queueTimeoutMs - this.clock.now();
-    this.deadlineTimer = this.clock.setTimeout(() => {
-      this.deadlineTimer = undefined;
-      const now = this.clock.now();
-      for (let n = this.queue.peekOldest(); n && now - n.enqueuedAt >= this.opts.queueTimeoutMs; n = this.queue.peekOldest()) {
-        this.queue.remove(n);
-        this.settle(n).reject(this.rejection('queue_timeout', n.bucket, this.estimatedWaitSeconds(this.queue.size + 1)));
-      }
-      this.publishLoad();
-      this.armDeadline();
-    }, Math.max(0, due));
+    this.deadlineTimer = this.clock.setTimeout(
+      () => {
+        this.deadlineTimer = undefined;
+        const now = this.clock.now();
+        for (let n = this.queue.peekOldest(); n && now - n.enqueuedAt >= this.opts.queueTimeoutMs; n = this.queue.peekOldest()) {
+          this.queue.remove(n);
+          this.settle(n).reject(this.rejection('queue_timeout', n.bucket, this.estimatedWaitSeconds(this.queue.size + 1)));
+        }
+        this.publishLoad();
+        this.armDeadline();
+      },
+      Math.max(0, due),
+    );
   }
 
   private estimatedWaitSeconds(position: number): number {

@@ -39,7 +39,16 @@ export class FairQueue<T> {
 
   push(value: T, bucket: number, nowMs: number): QueueNode<T> {
     const b = ((bucket % this.buckets) + this.buckets) % this.buckets;
-    const node: QueueNode<T> = { value, bucket: b, enqueuedAt: nowMs, bPrev: this.tails[b], bNext: undefined, aPrev: this.newest, aNext: undefined, queued: true };
+    const node: QueueNode<T> = {
+      value,
+      bucket: b,
+      enqueuedAt: nowMs,
+      bPrev: this.tails[b],
+      bNext: undefined,
+      aPrev: this.newest,
+      aNext: undefined,
+      queued: true,
+    };
     if (this.tails[b]) this.tails[b]!.bNext = node;
     else this.heads[b] = node;
     this.tails[b] = node;

@@ -27,11 +27,15 @@ export class LearnedState {
   /** Persists a proven ceiling (held at `holdMargin` under it) and the in-flight limit. */
   save(ceiling: number, holdMargin: number, concurrencyLimit: number): void {
     const state = { ceiling, rate: ceiling * (1 - holdMargin), concurrencyLimit, savedAtMs: this.clock.now() };
-    this.saving = this.saving.then(() => saveLimits(this.path, state)).catch((err: unknown) => this.log.warn({ err: errMessage(err) }, 'limiter: failed to persist learned limits'));
+    this.saving = this.saving
+      .then(() => saveLimits(this.path, state))
+      .catch((err: unknown) => this.log.warn({ err: errMessage(err) }, 'limiter: failed to persist learned limits'));
   }
 
   forget(): void {
-    this.saving = this.saving.then(() => deleteLimits(this.path)).catch((err: unknown) => this.log.warn({ err: errMessage(err) }, 'limiter: could not delete state file'));
+    this.saving = this.saving
+      .then(() => deleteLimits(this.path))
+      .catch((err: unknown) => this.log.warn({ err: errMessage(err) }, 'limiter: could not delete state file'));
   }
 
   /** Resolves once every queued write has finished. */

@@ -151,7 +151,11 @@ export class RedisBudget implements SharedBudget {
   /** 0 = token granted; > 0 = ms until one may be; undefined = Redis failed (go local). */
   async takeToken(rate: number, burst: number): Promise<number | undefined> {
     try {
-      const wait = await (this.client as unknown as { zaiTakeToken(key: string, rate: string, burst: string): Promise<number> }).zaiTakeToken(BUCKET_KEY, String(rate), String(burst));
+      const wait = await (this.client as unknown as { zaiTakeToken(key: string, rate: string, burst: string): Promise<number> }).zaiTakeToken(
+        BUCKET_KEY,
+        String(rate),
+        String(burst),
+      );
       return Number(wait);
     } catch {
       this.down('command failed');
@@ -215,9 +219,15 @@ export class RedisBudget implements SharedBudget {
       if (won === 'OK') {
         const [sums, stateText] = await Promise.all([this.client.hgetall(winKey), this.client.get(STATE_KEY)]);
         const shared = stateText ? parseShared(stateText) : undefined;
-        const spans = Object.entries(sums).filter(([k]) => k.startsWith('s:')).map(([, v]) => Number(v)).filter((v) => v > 0 && Number.isFinite(v));
+        const spans = Object.entries(sums)
+          .filter(([k]) => k.startsWith('s:'))
+          .map(([, v]) => Number(v))
+          .filter((v) => v > 0 && Number.isFinite(v));
         const seconds = spans.length > 0 ? Math.max(...spans) : this.windowMs / 1000;
-        const next = evaluate(shared, seconds)({
+        const next = evaluate(
+          shared,
+          seconds,
+        )({
           ok: Number(sums.ok ?? 0),
           limited: Number(sums.limited ?? 0),
           overloaded: Number(sums.overloaded ?? 0),

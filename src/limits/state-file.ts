@@ -24,7 +24,12 @@ export async function saveLimits(path: string, state: PersistedLimits): Promise<
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `${basename(path)}.tmp-${randomBytes(6).toString('hex')}`);
-  const body = JSON.stringify({ ceiling: state.ceiling, rate: state.rate, concurrencyLimit: state.concurrencyLimit, ts: new Date(state.savedAtMs).toISOString() });
+  const body = JSON.stringify({
+    ceiling: state.ceiling,
+    rate: state.rate,
+    concurrencyLimit: state.concurrencyLimit,
+    ts: new Date(state.savedAtMs).toISOString(),
+  });
   try {
     await writeFile(tmp, `${body}\n`, { mode: 0o644 });
     await rename(tmp, path);
@@ -59,7 +64,10 @@ export async function loadLimits(path: string, nowMs: number, maxAgeMs: number):
   let savedAtMs = typeof r.ts === 'string' ? Date.parse(r.ts) : NaN;
   if (!Number.isFinite(savedAtMs)) {
     // No usable timestamp: the file's own age is the next best witness.
-    savedAtMs = await stat(path).then((s) => s.mtimeMs, () => NaN);
+    savedAtMs = await stat(path).then(
+      (s) => s.mtimeMs,
+      () => NaN,
+    );
   }
   // A stamp from the future (a clock that jumped back, or a copied file) says nothing about
   // how old the limits are: treated as stale, or it would be trusted forever.

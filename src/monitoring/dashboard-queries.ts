@@ -13,7 +13,6 @@ export interface PanelQuery {
   readonly expr: string;
 }
 
-
 /** Every Prometheus query of every panel, rows' nested panels included, in dashboard order. */
 export function panelQueries(dashboard: unknown): PanelQuery[] {
   const out: PanelQuery[] = [];

@@ -158,24 +158,39 @@ export const DASHBOARD_ROWS: readonly RowSpec[] = [
           [0.05, 'red'],
         ],
       }),
-      series('Request rate by status', 'Requests per second by the status the client got.', [
-        { expr: `sum by (status_code) (rate(zai_proxy_requests_total{${V}}[${RI}]))`, legend: '{{status_code}}' },
-      ], { unit: 'reqps' }),
-      series('Request rate by route', 'Requests per second by matched route.', [
-        { expr: `sum by (path) (rate(zai_proxy_requests_total{${V}}[${RI}]))`, legend: '{{path}}' },
-      ], { unit: 'reqps' }),
-      series('Request and response size p90', 'Body sizes.', [
-        { expr: `histogram_quantile(0.9, sum by (le) (rate(zai_proxy_request_size_bytes_bucket{${V}}[${RI}])))`, legend: 'request p90' },
-        { expr: `histogram_quantile(0.9, sum by (le) (rate(zai_proxy_response_size_bytes_bucket{${V}}[${RI}])))`, legend: 'response p90' },
-      ], { unit: 'bytes' }),
+      series(
+        'Request rate by status',
+        'Requests per second by the status the client got.',
+        [{ expr: `sum by (status_code) (rate(zai_proxy_requests_total{${V}}[${RI}]))`, legend: '{{status_code}}' }],
+        { unit: 'reqps' },
+      ),
+      series(
+        'Request rate by route',
+        'Requests per second by matched route.',
+        [{ expr: `sum by (path) (rate(zai_proxy_requests_total{${V}}[${RI}]))`, legend: '{{path}}' }],
+        { unit: 'reqps' },
+      ),
+      series(
+        'Request and response size p90',
+        'Body sizes.',
+        [
+          { expr: `histogram_quantile(0.9, sum by (le) (rate(zai_proxy_request_size_bytes_bucket{${V}}[${RI}])))`, legend: 'request p90' },
+          { expr: `histogram_quantile(0.9, sum by (le) (rate(zai_proxy_response_size_bytes_bucket{${V}}[${RI}])))`, legend: 'response p90' },
+        ],
+        { unit: 'bytes' },
+      ),
       series('Client disconnects', 'Clients that went away before the response ended, per second.', [
         { expr: `sum by (path) (rate(zai_proxy_client_disconnects_total{${V}}[${RI}]))`, legend: '{{path}}' },
       ]),
-      series('Worker processes', 'With PROXY_WORKERS > 1: requests per second each worker took (they should be close), workers up, and failed messages between workers and the primary (should be 0).', [
-        { expr: `sum by (worker) (rate(zai_proxy_cluster_worker_requests_total{${V}}[${RI}]))`, legend: 'worker {{worker}}' },
-        { expr: `sum by (variant) (zai_proxy_cluster_workers{${V}})`, legend: 'up {{variant}}' },
-        { expr: `sum by (op) (rate(zai_proxy_cluster_ipc_failures_total{${V}}[${RI}]))`, legend: 'failed {{op}}' },
-      ]),
+      series(
+        'Worker processes',
+        'With PROXY_WORKERS > 1: requests per second each worker took (they should be close), workers up, and failed messages between workers and the primary (should be 0).',
+        [
+          { expr: `sum by (worker) (rate(zai_proxy_cluster_worker_requests_total{${V}}[${RI}]))`, legend: 'worker {{worker}}' },
+          { expr: `sum by (variant) (zai_proxy_cluster_workers{${V}})`, legend: 'up {{variant}}' },
+          { expr: `sum by (op) (rate(zai_proxy_cluster_ipc_failures_total{${V}}[${RI}]))`, legend: 'failed {{op}}' },
+        ],
+      ),
       {
         title: 'Builds',
         description: 'Version and commit of each running variant.',
@@ -189,15 +204,29 @@ export const DASHBOARD_ROWS: readonly RowSpec[] = [
   {
     title: 'Latency',
     panels: [
-      series('Request duration', 'Whole request, received to response ended.', quantiles('zai_proxy_request_duration_seconds', 'le', [0.5, 0.9, 0.99]), { unit: 's' }),
-      series('Time to first byte', 'First upstream byte relayed to the client.', quantiles('zai_proxy_time_to_first_byte_seconds', 'le', [0.5, 0.95, 0.99]), { unit: 's' }),
-      series('Proxy overhead', 'Time the proxy itself added (total minus upstream and limiter wait).', quantiles('zai_proxy_overhead_seconds', 'le', [0.5, 0.99]), { unit: 's' }),
-      series('Average request duration', 'Mean duration by route.', [
-        {
-          expr: `sum by (path) (rate(zai_proxy_request_duration_seconds_sum{${V}}[${RI}])) / sum by (path) (rate(zai_proxy_request_duration_seconds_count{${V}}[${RI}]))`,
-          legend: '{{path}}',
-        },
-      ], { unit: 's' }),
+      series('Request duration', 'Whole request, received to response ended.', quantiles('zai_proxy_request_duration_seconds', 'le', [0.5, 0.9, 0.99]), {
+        unit: 's',
+      }),
+      series('Time to first byte', 'First upstream byte relayed to the client.', quantiles('zai_proxy_time_to_first_byte_seconds', 'le', [0.5, 0.95, 0.99]), {
+        unit: 's',
+      }),
+      series(
+        'Proxy overhead',
+        'Time the proxy itself added (total minus upstream and limiter wait).',
+        quantiles('zai_proxy_overhead_seconds', 'le', [0.5, 0.99]),
+        { unit: 's' },
+      ),
+      series(
+        'Average request duration',
+        'Mean duration by route.',
+        [
+          {
+            expr: `sum by (path) (rate(zai_proxy_request_duration_seconds_sum{${V}}[${RI}])) / sum by (path) (rate(zai_proxy_request_duration_seconds_count{${V}}[${RI}]))`,
+            legend: '{{path}}',
+          },
+        ],
+        { unit: 's' },
+      ),
     ],
   },
   {
@@ -205,7 +234,8 @@ export const DASHBOARD_ROWS: readonly RowSpec[] = [
     panels: [
       {
         title: 'Binding limit',
-        description: 'The limit that holds clients back now, with how many replicas it binds: none, learned_rate, concurrency, quota_pacing or upstream (runbook: docs/runbooks/limiter.md).',
+        description:
+          'The limit that holds clients back now, with how many replicas it binds: none, learned_rate, concurrency, quota_pacing or upstream (runbook: docs/runbooks/limiter.md).',
         type: 'stat',
         targets: [{ expr: `sum by (limit) (zai_proxy_limiter_binding{${V}}) > 0`, legend: '{{limit}}' }],
         textMode: 'value_and_name',
@@ -215,7 +245,8 @@ export const DASHBOARD_ROWS: readonly RowSpec[] = [
       },
       {
         title: 'Binding limit over time',
-        description: 'Which limit held clients back, moment by moment, on any replica. learned_rate for long stretches while the upstream answers cleanly means the proxy queues clients below what the upstream would take.',
+        description:
+          'Which limit held clients back, moment by moment, on any replica. learned_rate for long stretches while the upstream answers cleanly means the proxy queues clients below what the upstream would take.',
         type: 'state-timeline',
         targets: [{ expr: `max by (limit) (zai_proxy_limiter_binding{${V}})`, legend: '{{limit}}' }],
         mappings: [
@@ -225,11 +256,16 @@ export const DASHBOARD_ROWS: readonly RowSpec[] = [
         w: 18,
         h: 8,
       },
-      series('Admitted rate vs inferred ceiling', 'The limiter holds just under the ceiling it inferred from 429s.', [
-        { expr: `sum by (variant) (zai_proxy_rate_limit_requests_per_second{${V}})`, legend: 'admitted {{variant}}' },
-        { expr: `sum by (variant) (zai_proxy_rate_limit_ceiling{${V}})`, legend: 'ceiling {{variant}}' },
-        { expr: `sum by (variant) (rate(zai_proxy_requests_total{${V}}[${RI}]))`, legend: 'actual {{variant}}' },
-      ], { unit: 'reqps' }),
+      series(
+        'Admitted rate vs inferred ceiling',
+        'The limiter holds just under the ceiling it inferred from 429s.',
+        [
+          { expr: `sum by (variant) (zai_proxy_rate_limit_requests_per_second{${V}})`, legend: 'admitted {{variant}}' },
+          { expr: `sum by (variant) (zai_proxy_rate_limit_ceiling{${V}})`, legend: 'ceiling {{variant}}' },
+          { expr: `sum by (variant) (rate(zai_proxy_requests_total{${V}}[${RI}]))`, legend: 'actual {{variant}}' },
+        ],
+        { unit: 'reqps' },
+      ),
       series(
         'Headroom under the inferred ceiling',
         'How far below its inferred ceiling the limiter holds the admitted rate, for the replica closest to it: 2% is 19.6 req/s under a ceiling of 20. Near 0 while clients queue means the learned rate binds; a wide gap means another limit does.',
@@ -255,94 +291,167 @@ export const DASHBOARD_ROWS: readonly RowSpec[] = [
         w: 6,
         h: 8,
       },
-      series('Queue depth', 'Requests waiting for admission.', [
-        { expr: `sum by (variant) (zai_proxy_queue_depth{${V}})`, legend: '{{variant}}' },
-      ], { w: 6 }),
+      series('Queue depth', 'Requests waiting for admission.', [{ expr: `sum by (variant) (zai_proxy_queue_depth{${V}})`, legend: '{{variant}}' }], { w: 6 }),
       series('Admission wait', 'Time requests waited for the limiter.', quantiles('zai_proxy_rate_limit_wait_seconds', 'le', [0.5, 0.9, 0.99]), { unit: 's' }),
-      series('Limit adjustments', 'Controller moves per second.', [
-        { expr: `sum by (direction) (rate(zai_proxy_rate_limit_adjustments_total{${V}}[${RI}]))`, legend: '{{direction}}' },
-      ], { w: 6 }),
-      series('Rejections', 'Requests refused by admission, per second.', [
-        { expr: `sum by (reason) (rate(zai_proxy_rate_limit_rejections_total{${V}}[${RI}]))`, legend: '{{reason}}' },
-      ], { w: 6 }),
+      series(
+        'Limit adjustments',
+        'Controller moves per second.',
+        [{ expr: `sum by (direction) (rate(zai_proxy_rate_limit_adjustments_total{${V}}[${RI}]))`, legend: '{{direction}}' }],
+        { w: 6 },
+      ),
+      series(
+        'Rejections',
+        'Requests refused by admission, per second.',
+        [{ expr: `sum by (reason) (rate(zai_proxy_rate_limit_rejections_total{${V}}[${RI}]))`, legend: '{{reason}}' }],
+        { w: 6 },
+      ),
     ],
   },
   {
     title: 'Z.AI errors and retries',
     panels: [
-      series('Upstream errors', 'Failed upstream attempts per second, by type or upstream status.', [
-        { expr: `sum by (error_type) (rate(zai_proxy_upstream_errors_total{${V}}[${RI}]))`, legend: '{{error_type}}' },
-      ], { w: 8 }),
-      series('Z.AI business errors', 'By class and business code.', [
-        { expr: `sum by (class, code) (rate(zai_proxy_zai_errors_total{${V}}[${RI}]))`, legend: '{{class}} {{code}}' },
-      ], { w: 8 }),
-      series('Retries', 'Retries actually made, by reason.', [
-        { expr: `sum by (reason) (rate(zai_proxy_retry_attempts_total{${V}}[${RI}]))`, legend: '{{reason}}' },
-      ], { w: 8 }),
+      series(
+        'Upstream errors',
+        'Failed upstream attempts per second, by type or upstream status.',
+        [{ expr: `sum by (error_type) (rate(zai_proxy_upstream_errors_total{${V}}[${RI}]))`, legend: '{{error_type}}' }],
+        { w: 8 },
+      ),
+      series(
+        'Z.AI business errors',
+        'By class and business code.',
+        [{ expr: `sum by (class, code) (rate(zai_proxy_zai_errors_total{${V}}[${RI}]))`, legend: '{{class}} {{code}}' }],
+        { w: 8 },
+      ),
+      series(
+        'Retries',
+        'Retries actually made, by reason.',
+        [{ expr: `sum by (reason) (rate(zai_proxy_retry_attempts_total{${V}}[${RI}]))`, legend: '{{reason}}' }],
+        { w: 8 },
+      ),
     ],
   },
   {
     title: 'Quota',
     panels: [
-      series('Quota used', 'Used fraction of each Coding Plan window (observe-only poller).', [
-        { expr: `max by (window, limit_type) (zai_proxy_quota_usage_ratio{${V}})`, legend: '{{window}} {{limit_type}}' },
-      ], { unit: 'percentunit', w: 8 }),
-      series('Quota remaining', 'Remaining fraction of each window.', [
-        { expr: `min by (window, limit_type) (zai_proxy_quota_remaining_ratio{${V}})`, legend: '{{window}} {{limit_type}}' },
-      ], { unit: 'percentunit', w: 8 }),
-      series('Time to window reset', 'Seconds until each window resets.', [
-        { expr: `max by (window, limit_type) (zai_proxy_quota_reset_time_seconds{${V}}) - time()`, legend: '{{window}} {{limit_type}}' },
-      ], { unit: 's', w: 8 }),
-      series('Quota sample age', 'Age of the last good quota sample; alert past 15 minutes.', [
-        { expr: `max by (variant) (zai_proxy_quota_sample_age_seconds{${V}})`, legend: '{{variant}}' },
-      ], { unit: 's' }),
-      series('Quota polls', 'Polls per second by result.', [
-        { expr: `sum by (result) (rate(zai_proxy_quota_poll_total{${V}}[${RI}]))`, legend: '{{result}}' },
-      ]),
+      series(
+        'Quota used',
+        'Used fraction of each Coding Plan window (observe-only poller).',
+        [{ expr: `max by (window, limit_type) (zai_proxy_quota_usage_ratio{${V}})`, legend: '{{window}} {{limit_type}}' }],
+        { unit: 'percentunit', w: 8 },
+      ),
+      series(
+        'Quota remaining',
+        'Remaining fraction of each window.',
+        [{ expr: `min by (window, limit_type) (zai_proxy_quota_remaining_ratio{${V}})`, legend: '{{window}} {{limit_type}}' }],
+        { unit: 'percentunit', w: 8 },
+      ),
+      series(
+        'Time to window reset',
+        'Seconds until each window resets.',
+        [{ expr: `max by (window, limit_type) (zai_proxy_quota_reset_time_seconds{${V}}) - time()`, legend: '{{window}} {{limit_type}}' }],
+        { unit: 's', w: 8 },
+      ),
+      series(
+        'Quota sample age',
+        'Age of the last good quota sample; alert past 15 minutes.',
+        [{ expr: `max by (variant) (zai_proxy_quota_sample_age_seconds{${V}})`, legend: '{{variant}}' }],
+        { unit: 's' },
+      ),
+      series('Quota polls', 'Polls per second by result.', [{ expr: `sum by (result) (rate(zai_proxy_quota_poll_total{${V}}[${RI}]))`, legend: '{{result}}' }]),
     ],
   },
   {
     title: 'Cost and token accounting',
     panels: [
-      stat('Estimated cost (1h)', 'Tokens times the configured prices, last hour.', `sum(increase(zai_proxy_estimated_cost_usd_total{${V}}[1h]))`, { unit: 'currencyUSD' }),
+      stat('Estimated cost (1h)', 'Tokens times the configured prices, last hour.', `sum(increase(zai_proxy_estimated_cost_usd_total{${V}}[1h]))`, {
+        unit: 'currencyUSD',
+      }),
       stat('Estimated cost (24h)', 'Last 24 hours.', `sum(increase(zai_proxy_estimated_cost_usd_total{${V}}[24h]))`, { unit: 'currencyUSD' }),
-      stat('Peak-tier share of cost (24h)', 'Share of the cost spent at peak prices.', `sum(increase(zai_proxy_estimated_cost_usd_total{${V}, pricing_tier="peak"}[24h]) or increase(zai_proxy_estimated_cost_usd_total{${V}}[24h]) * 0) / sum(increase(zai_proxy_estimated_cost_usd_total{${V}}[24h]))`, { unit: 'percentunit' }),
-      stat('Tokens by estimate (1h)', 'Share of responses whose usage came from the local tokenizer, not the upstream.', `sum(increase(zai_proxy_usage_source_total{${V}, source="estimated"}[1h]) or increase(zai_proxy_usage_source_total{${V}}[1h]) * 0) / sum(increase(zai_proxy_usage_source_total{${V}}[1h]))`, { unit: 'percentunit' }),
-      series('Cost rate by model', 'USD per hour.', [
-        { expr: `sum by (model) (rate(zai_proxy_estimated_cost_usd_total{${V}}[${RI}])) * 3600`, legend: '{{model}}' },
-      ], { unit: 'currencyUSD' }),
+      stat(
+        'Peak-tier share of cost (24h)',
+        'Share of the cost spent at peak prices.',
+        `sum(increase(zai_proxy_estimated_cost_usd_total{${V}, pricing_tier="peak"}[24h]) or increase(zai_proxy_estimated_cost_usd_total{${V}}[24h]) * 0) / sum(increase(zai_proxy_estimated_cost_usd_total{${V}}[24h]))`,
+        { unit: 'percentunit' },
+      ),
+      stat(
+        'Tokens by estimate (1h)',
+        'Share of responses whose usage came from the local tokenizer, not the upstream.',
+        `sum(increase(zai_proxy_usage_source_total{${V}, source="estimated"}[1h]) or increase(zai_proxy_usage_source_total{${V}}[1h]) * 0) / sum(increase(zai_proxy_usage_source_total{${V}}[1h]))`,
+        { unit: 'percentunit' },
+      ),
+      series(
+        'Cost rate by model',
+        'USD per hour.',
+        [{ expr: `sum by (model) (rate(zai_proxy_estimated_cost_usd_total{${V}}[${RI}])) * 3600`, legend: '{{model}}' }],
+        { unit: 'currencyUSD' },
+      ),
       series('Token rate by model and direction', 'Tokens per second.', [
         { expr: `sum by (model, direction) (rate(zai_proxy_tokens_total{${V}}[${RI}]))`, legend: '{{model}} {{direction}}' },
       ]),
       series('Usage source', 'Where token usage came from, per second.', [
         { expr: `sum by (source) (rate(zai_proxy_usage_source_total{${V}}[${RI}]))`, legend: '{{source}}' },
       ]),
-      series('Local token count duration', 'Time spent estimating tokens when the upstream reports none.', quantiles('zai_proxy_token_count_duration_seconds', 'le', [0.5, 0.99]), { unit: 's' }),
-      series('Seconds per token', 'Inverse throughput by direction.', quantiles('zai_proxy_token_rate_seconds', 'le, direction', [0.5, 0.9]), { unit: 's', w: 24 }),
+      series(
+        'Local token count duration',
+        'Time spent estimating tokens when the upstream reports none.',
+        quantiles('zai_proxy_token_count_duration_seconds', 'le', [0.5, 0.99]),
+        { unit: 's' },
+      ),
+      series('Seconds per token', 'Inverse throughput by direction.', quantiles('zai_proxy_token_rate_seconds', 'le, direction', [0.5, 0.9]), {
+        unit: 's',
+        w: 24,
+      }),
     ],
   },
   {
     title: 'Stable vs canary',
     panels: [
-      series('Request rate by variant', 'Traffic split between the builds.', [
-        { expr: 'sum by (variant) (rate(zai_proxy_requests_total[5m]))', legend: '{{variant}}' },
-      ], { unit: 'reqps', w: 8 }),
-      series('5xx share by variant', 'Rollback if the canary stays above 2x stable + 1 point.', [
-        { expr: share('status_code=~"5.."', 'variant', '5m', ''), legend: '{{variant}}' },
-      ], { unit: 'percentunit', w: 8 }),
-      series('p95 duration by variant', 'Rollback if the canary stays 1.5x slower.', quantiles('zai_proxy_request_duration_seconds', 'variant, le', [0.95], '', '5m'), { unit: 's', w: 8 }),
-      series('Tokens per successful request by variant', 'Should match across builds for the same traffic.', [
-        {
-          expr: 'sum by (variant) (rate(zai_proxy_tokens_total[5m])) / sum by (variant) (rate(zai_proxy_requests_total{status_code=~"2.."}[5m]))',
-          legend: '{{variant}}',
-        },
-      ], { w: 8 }),
-      series('TTFB p95 by variant', 'Time to first byte.', quantiles('zai_proxy_time_to_first_byte_seconds', 'variant, le', [0.95], '', '5m'), { unit: 's', w: 8 }),
-      series('Overhead p99 by variant', 'Time the proxy itself added.', quantiles('zai_proxy_overhead_seconds', 'variant, le', [0.99], '', '5m'), { unit: 's', w: 8 }),
-      series('Traffic split by arm', 'Requests the proxy\'s own split (CANARY_UPSTREAM, CANARY_WEIGHT) served on each arm, and canary failovers to stable.', [
-        { expr: `sum by (arm) (rate(zai_proxy_canary_requests_total{${V}}[${RI}]))`, legend: '{{arm}}' },
-        { expr: `sum by (reason) (rate(zai_proxy_canary_failovers_total{${V}}[${RI}]))`, legend: 'failover {{reason}}' },
-      ], { unit: 'reqps', w: 24 }),
+      series(
+        'Request rate by variant',
+        'Traffic split between the builds.',
+        [{ expr: 'sum by (variant) (rate(zai_proxy_requests_total[5m]))', legend: '{{variant}}' }],
+        { unit: 'reqps', w: 8 },
+      ),
+      series(
+        '5xx share by variant',
+        'Rollback if the canary stays above 2x stable + 1 point.',
+        [{ expr: share('status_code=~"5.."', 'variant', '5m', ''), legend: '{{variant}}' }],
+        { unit: 'percentunit', w: 8 },
+      ),
+      series(
+        'p95 duration by variant',
+        'Rollback if the canary stays 1.5x slower.',
+        quantiles('zai_proxy_request_duration_seconds', 'variant, le', [0.95], '', '5m'),
+        { unit: 's', w: 8 },
+      ),
+      series(
+        'Tokens per successful request by variant',
+        'Should match across builds for the same traffic.',
+        [
+          {
+            expr: 'sum by (variant) (rate(zai_proxy_tokens_total[5m])) / sum by (variant) (rate(zai_proxy_requests_total{status_code=~"2.."}[5m]))',
+            legend: '{{variant}}',
+          },
+        ],
+        { w: 8 },
+      ),
+      series('TTFB p95 by variant', 'Time to first byte.', quantiles('zai_proxy_time_to_first_byte_seconds', 'variant, le', [0.95], '', '5m'), {
+        unit: 's',
+        w: 8,
+      }),
+      series('Overhead p99 by variant', 'Time the proxy itself added.', quantiles('zai_proxy_overhead_seconds', 'variant, le', [0.99], '', '5m'), {
+        unit: 's',
+        w: 8,
+      }),
+      series(
+        'Traffic split by arm',
+        "Requests the proxy's own split (CANARY_UPSTREAM, CANARY_WEIGHT) served on each arm, and canary failovers to stable.",
+        [
+          { expr: `sum by (arm) (rate(zai_proxy_canary_requests_total{${V}}[${RI}]))`, legend: '{{arm}}' },
+          { expr: `sum by (reason) (rate(zai_proxy_canary_failovers_total{${V}}[${RI}]))`, legend: 'failover {{reason}}' },
+        ],
+        { unit: 'reqps', w: 24 },
+      ),
       stat(
         'Canary / stable p95',
         'Above 1.5 for 10 minutes fires ZaiProxyCanaryP95WorseThanStable.',
@@ -379,7 +488,14 @@ function panelJson(p: PanelSpec, id: number, x: number, y: number): { [k: string
         : p.type === 'gauge'
           ? { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, showThresholdMarkers: true }
           : p.type === 'state-timeline'
-            ? { mergeValues: true, showValue: 'never', alignValue: 'left', rowHeight: 0.9, legend: { displayMode: 'list', placement: 'bottom', showLegend: true }, tooltip: { mode: 'single', sort: 'none' } }
+            ? {
+                mergeValues: true,
+                showValue: 'never',
+                alignValue: 'left',
+                rowHeight: 0.9,
+                legend: { displayMode: 'list', placement: 'bottom', showLegend: true },
+                tooltip: { mode: 'single', sort: 'none' },
+              }
             : { showHeader: true };
   return {
     id,
@@ -432,7 +548,14 @@ export function buildGrafanaDashboard(): { [k: string]: Json } {
   }
   return {
     __inputs: [
-      { name: 'DS_PROMETHEUS', label: 'Prometheus', description: 'Prometheus that scrapes zai-proxy', type: 'datasource', pluginId: 'prometheus', pluginName: 'Prometheus' },
+      {
+        name: 'DS_PROMETHEUS',
+        label: 'Prometheus',
+        description: 'Prometheus that scrapes zai-proxy',
+        type: 'datasource',
+        pluginId: 'prometheus',
+        pluginName: 'Prometheus',
+      },
     ],
     __requires: [
       { type: 'grafana', id: 'grafana', name: 'Grafana', version: '10.0.0' },

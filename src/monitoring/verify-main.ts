@@ -4,21 +4,20 @@ import { ConfigError, parseDurationMs } from '../config/fields.js';
 import { prometheusApi } from './prometheus-api.js';
 import { formatChecklist, JOB_NAME, passed, verifyMonitoring, type VerifyOptions } from './verify.js';
 
-export const USAGE =
-  'usage: zai-proxy verify-monitoring --prometheus URL [--grafana-dashboard FILE] [--job NAME] [--expected-interval 15s]';
+export const USAGE = 'usage: zai-proxy verify-monitoring --prometheus URL [--grafana-dashboard FILE] [--job NAME] [--expected-interval 15s]';
 
 /** Reads the command line into options; bad input is a ConfigError (exit 2 with one line). */
 export function parseVerifyArgs(args: string[]): VerifyOptions {
   const { values } = parseCommandLine(
     {
-    args,
-    options: {
-      prometheus: { type: 'string' },
-      'grafana-dashboard': { type: 'string' },
-      job: { type: 'string', default: 'zai-proxy' },
-      'expected-interval': { type: 'string', default: '15s' },
-    },
-    strict: true,
+      args,
+      options: {
+        prometheus: { type: 'string' },
+        'grafana-dashboard': { type: 'string' },
+        job: { type: 'string', default: 'zai-proxy' },
+        'expected-interval': { type: 'string', default: '15s' },
+      },
+      strict: true,
     },
     (message) => new ConfigError(`${message}\n${USAGE}`),
   );
@@ -27,7 +26,8 @@ export function parseVerifyArgs(args: string[]): VerifyOptions {
   const job = values.job!;
   if (!JOB_NAME.test(job)) throw new ConfigError(`--job must be a plain job name (letters, digits, _ . : -), got ${JSON.stringify(job)}`);
   const intervalMs = parseDurationMs(values['expected-interval']!);
-  if (intervalMs === undefined || intervalMs <= 0) throw new ConfigError(`--expected-interval must be a duration like 15s, got ${JSON.stringify(values['expected-interval'])}`);
+  if (intervalMs === undefined || intervalMs <= 0)
+    throw new ConfigError(`--expected-interval must be a duration like 15s, got ${JSON.stringify(values['expected-interval'])}`);
   const file = values['grafana-dashboard'];
   let dashboard: VerifyOptions['dashboard'];
   if (file !== undefined) {

@@ -117,7 +117,9 @@ export function buildChecklist(o: Observations): Check[] {
   checks.push({
     status: present.length > 0 ? 'pass' : 'fail',
     title: `${present.length} of ${families.length} catalogue metric families present`,
-    ...(present.length === 0 ? { fix: 'Prometheus has no zai_proxy_* series from these targets: check the targets above and that /metrics is the proxy’s.' } : {}),
+    ...(present.length === 0
+      ? { fix: 'Prometheus has no zai_proxy_* series from these targets: check the targets above and that /metrics is the proxy’s.' }
+      : {}),
   });
   for (const name of families.filter((n) => !seen(n))) {
     const event = EVENT_DRIVEN_FAMILIES[name];
@@ -146,7 +148,10 @@ export function buildChecklist(o: Observations): Check[] {
         fix: 'Token accounting is broken: check the proxy logs for accounting errors, TOKEN_COUNTING_ENABLED, and whether the upstream reports usage.',
       });
     } else {
-      checks.push({ status: 'pass', title: `token counters moving: ${Math.round(tokens)} tokens over ${Math.round(completions)} completions in the last ${w}` });
+      checks.push({
+        status: 'pass',
+        title: `token counters moving: ${Math.round(tokens)} tokens over ${Math.round(completions)} completions in the last ${w}`,
+      });
     }
   }
 
@@ -154,7 +159,11 @@ export function buildChecklist(o: Observations): Check[] {
   if (o.dashboard) {
     const d = o.dashboard;
     if (d.error !== undefined) {
-      checks.push({ status: 'fail', title: `dashboard ${d.file} cannot be read: ${d.error}`, fix: 'Pass the Grafana JSON model (deploy/grafana/zai-proxy.json).' });
+      checks.push({
+        status: 'fail',
+        title: `dashboard ${d.file} cannot be read: ${d.error}`,
+        fix: 'Pass the Grafana JSON model (deploy/grafana/zai-proxy.json).',
+      });
     } else {
       let answering = 0;
       for (const p of d.panels) {
@@ -182,7 +191,11 @@ export function buildChecklist(o: Observations): Check[] {
         const fams = names.map(familyOf).filter((f): f is MetricName => f !== undefined);
         const waiting = fams.filter((f) => !seen(f) && EVENT_DRIVEN_FAMILIES[f] !== undefined);
         if (unknownNames.length > 0) {
-          checks.push({ status: 'fail', title: `${label} returns no data: ${unknownNames.join(', ')} not in the metric catalogue`, fix: 'Use the catalogue names (src/metrics/catalogue.ts).' });
+          checks.push({
+            status: 'fail',
+            title: `${label} returns no data: ${unknownNames.join(', ')} not in the metric catalogue`,
+            fix: 'Use the catalogue names (src/metrics/catalogue.ts).',
+          });
         } else if (waiting.length > 0) {
           checks.push({ status: 'warn', title: `${label} has no data yet (${waiting.join(', ')} not yet seen)` });
         } else {
@@ -238,7 +251,12 @@ export async function observe(api: PrometheusApi, opts: VerifyOptions): Promise<
   );
   const tokens = await sumOf(`sum(increase(zai_proxy_tokens_total{job=~"${jobRe}"}[${windowSeconds}s]))`);
   const variantAnswer = await api.query(`group by (variant) (zai_proxy_build_info{job=~"${jobRe}"})`);
-  const variants = variantAnswer.ok ? variantAnswer.samples.map((s) => s.labels.variant ?? '').filter((v) => v !== '').sort() : undefined;
+  const variants = variantAnswer.ok
+    ? variantAnswer.samples
+        .map((s) => s.labels.variant ?? '')
+        .filter((v) => v !== '')
+        .sort()
+    : undefined;
 
   let dashboard: Observations['dashboard'];
   if (opts.dashboard) {

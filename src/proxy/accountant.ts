@@ -103,10 +103,7 @@ export class Accountant {
   private async estimate(ex: Exchange, outputText: () => string): Promise<void> {
     try {
       const started = performance.now();
-      const [input, output] = await Promise.all([
-        estimateTokens(promptText(ex.requestJson)),
-        estimateTokens(outputText()),
-      ]);
+      const [input, output] = await Promise.all([estimateTokens(promptText(ex.requestJson)), estimateTokens(outputText())]);
       this.countDuration.observe((performance.now() - started) / 1000);
       this.record(ex, { input, output, cacheRead: 0, cacheWrite: 0 }, 'estimated');
     } catch (err) {

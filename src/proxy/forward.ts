@@ -10,7 +10,17 @@ import { clientBucket } from '../metrics/labels.js';
 import type { RequestMetrics } from './request-metrics.js';
 import type { Accountant, Exchange } from './accountant.js';
 import { BodyTooLarge, closeAfterRefusal, readAll, readRequestBody } from './body.js';
-import { bodyBudgetExhausted, bodyTooLarge, errorBody, ProxyError, rateLimited, requestTimedOut, unauthorized, upstreamTimeout, upstreamUnavailable } from './errors.js';
+import {
+  bodyBudgetExhausted,
+  bodyTooLarge,
+  errorBody,
+  ProxyError,
+  rateLimited,
+  requestTimedOut,
+  unauthorized,
+  upstreamTimeout,
+  upstreamUnavailable,
+} from './errors.js';
 import { AttemptDeadline } from './deadline.js';
 import { SecretRedactor } from './redact.js';
 import type { KeyRing } from './keys.js';
@@ -22,7 +32,6 @@ import type { Translation } from '../dialects/translation.js';
 import type { RequestState } from './request-state.js';
 import { errorCode } from '../lib/error-code.js';
 import { clientDeadline, NO_RETRY } from './client-hints.js';
-
 
 export interface Upstream {
   readonly dispatcher: Dispatcher;
@@ -368,7 +377,8 @@ export class Forwarder {
         chunk = next.value;
       }
       // Closed cleanly but before its end event (`[DONE]`, `message_stop`): as cut as a reset.
-      if (!translator && tap && !tap.finish().complete) throw Object.assign(new Error('upstream stream ended before its end event'), { code: 'INCOMPLETE_STREAM' });
+      if (!translator && tap && !tap.finish().complete)
+        throw Object.assign(new Error('upstream stream ended before its end event'), { code: 'INCOMPLETE_STREAM' });
       ended = true;
     } catch (err) {
       if (!st.clientGone) {
@@ -532,7 +542,12 @@ function truncatedFailure(err: unknown, kind: 'truncated_response' | 'empty_stre
     retryReason: kind,
     cls: 'truncated',
     send: (extra) =>
-      reject(withHeaders(upstreamUnavailable(kind === 'empty_streaming' ? 'the upstream stream ended before any data' : 'the upstream response was cut short'), extra)),
+      reject(
+        withHeaders(
+          upstreamUnavailable(kind === 'empty_streaming' ? 'the upstream stream ended before any data' : 'the upstream response was cut short'),
+          extra,
+        ),
+      ),
   };
 }
 

@@ -33,10 +33,7 @@ function listedInConnection(connection: string | string[] | undefined): Set<stri
  * when the operator's key replaces them. Upstream compression is declined so usage can be
  * read from the bytes as they pass; the client-side hop is local and uncompressed anyway.
  */
-export function upstreamRequestHeaders(
-  incoming: IncomingHttpHeaders,
-  opts: { dropCredentials: boolean; contentLength: number },
-): Record<string, string> {
+export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, opts: { dropCredentials: boolean; contentLength: number }): Record<string, string> {
   const extra = listedInConnection(incoming.connection);
   const out: Record<string, string> = {};
   for (const name in incoming) {

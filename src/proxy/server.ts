@@ -244,7 +244,11 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger; worker?: W
         const own = healthBody();
         if (!worker) return json(res, 200, own);
         // The whole answers; when the primary cannot gather it, this worker's own, saying so.
-        const whole = await worker.health(own).catch((err: unknown) => ({ ...own, status: 'degraded', degraded: { reason: `the other worker processes could not be asked (${(err as Error).message})` } }));
+        const whole = await worker.health(own).catch((err: unknown) => ({
+          ...own,
+          status: 'degraded',
+          degraded: { reason: `the other worker processes could not be asked (${(err as Error).message})` },
+        }));
         return json(res, 200, whole);
       }
       case 'ready':
@@ -254,13 +258,23 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger; worker?: W
         const exposition = worker
           ? await worker.metrics().catch(() => undefined)
           : { text: await metrics.registry.metrics(), contentType: metrics.registry.contentType };
-        if (!exposition) return json(res, 503, { error: { message: 'The worker processes\' metrics could not be gathered; try again.', type: 'api_error' } }, { 'retry-after': '1' });
+        if (!exposition)
+          return json(
+            res,
+            503,
+            { error: { message: "The worker processes' metrics could not be gathered; try again.", type: 'api_error' } },
+            { 'retry-after': '1' },
+          );
         res.writeHead(200, { 'content-type': exposition.contentType, 'content-length': Buffer.byteLength(exposition.text) });
         res.end(exposition.text);
         return;
       }
       case 'quota':
-        return json(res, poller ? 200 : 404, poller ? poller.view() : { enabled: false, message: 'The quota poller is off (set QUOTA_POLL_ENABLED=true and ZAI_API_KEY).' });
+        return json(
+          res,
+          poller ? 200 : 404,
+          poller ? poller.view() : { enabled: false, message: 'The quota poller is off (set QUOTA_POLL_ENABLED=true and ZAI_API_KEY).' },
+        );
       case 'admin-reset-rate-limit':
         if (req.method !== 'POST') return json(res, 405, { error: { message: 'Use POST.', type: 'invalid_request_error' } }, { allow: 'POST' });
         if (!canAdminister(req)) return json(res, 401, { error: { message: 'An admin token or client key is required.', type: 'authentication_error' } });
@@ -269,7 +283,12 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger; worker?: W
         log.info('rate limiter reset by admin request');
         return json(res, 200, { reset: true, limiter: admission.snapshot() });
       default:
-        return json(res, 404, { error: { message: `No route for ${pathname}. The proxy serves /v1/* (OpenAI- and Anthropic-compatible), /health, /ready, /metrics and /quota.`, type: 'not_found_error' } });
+        return json(res, 404, {
+          error: {
+            message: `No route for ${pathname}. The proxy serves /v1/* (OpenAI- and Anthropic-compatible), /health, /ready, /metrics and /quota.`,
+            type: 'not_found_error',
+          },
+        });
     }
   };
 
@@ -305,4 +324,3 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger; worker?: W
   else log.info({ url, variant: env.DEPLOYMENT_VARIANT, version: build.version }, 'zai-proxy listening');
   return { url, server, metrics, admission, accessLog, shutdown, health: healthBody };
 }
-

@@ -13,7 +13,10 @@ export { QuotaPacer, type RateGate, type QuotaPacerOptions, type PacerSnapshot }
 /** Below this an interactive user waits more than five seconds between requests. */
 export const DEFAULT_PACING_FLOOR_RPS = 0.2;
 
-type QuotaEnv = Pick<ProxyEnv, 'QUOTA_POLL_ENABLED' | 'QUOTA_POLL_INTERVAL' | 'QUOTA_POLL_TIMEOUT' | 'QUOTA_STALE_AFTER' | 'ZAI_QUOTA_BASE_URL' | 'ZAI_API_KEY'>;
+type QuotaEnv = Pick<
+  ProxyEnv,
+  'QUOTA_POLL_ENABLED' | 'QUOTA_POLL_INTERVAL' | 'QUOTA_POLL_TIMEOUT' | 'QUOTA_STALE_AFTER' | 'ZAI_QUOTA_BASE_URL' | 'ZAI_API_KEY'
+>;
 
 /**
  * Poller options from the proxy's environment; undefined when polling is off. The rule that

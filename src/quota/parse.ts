@@ -52,7 +52,6 @@ const KNOWN_TYPES = new Set(['credit_limit', 'tokens_limit', 'time_limit']);
 /** Latest plausible epoch ms (year 10000); beyond it a Date cannot render it. */
 const MAX_EPOCH_MS = 253_402_300_800_000;
 
-
 /** A finite number, or a decimal string of one; anything else (NaN, Inf, junk) is absent. */
 export function finiteNumber(v: unknown): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
@@ -68,7 +67,11 @@ export const clamp01 = (v: number) => (Number.isFinite(v) ? Math.min(1, Math.max
 
 /** Label-safe form of a provider string: lower-cased, [a-z0-9_-] only, at most 32 characters. */
 export function sanitizeLabel(raw: string): string {
-  const s = raw.trim().toLowerCase().replace(/[^a-z0-9_-]/g, '_').slice(0, 32);
+  const s = raw
+    .trim()
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, '_')
+    .slice(0, 32);
   return s === '' ? 'unknown' : s;
 }
 
@@ -92,9 +95,7 @@ function limitFrom(entry: Record<string, unknown>, limitType: string): QuotaLimi
   if (total !== undefined && total > 0 && used !== undefined) usedRatio = clamp01(used / total);
   else if (percentage !== undefined) usedRatio = clamp01(percentage / 100);
   else return undefined; // nothing to say about this window
-  const remaining =
-    nonNegative(finiteNumber(entry.remaining)) ??
-    (total !== undefined && used !== undefined ? Math.max(0, total - used) : undefined);
+  const remaining = nonNegative(finiteNumber(entry.remaining)) ?? (total !== undefined && used !== undefined ? Math.max(0, total - used) : undefined);
   const reset = finiteNumber(entry.nextResetTime);
   const limit: QuotaLimit = {
     window: windowOf(finiteNumber(entry.unit), finiteNumber(entry.number)),

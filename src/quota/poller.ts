@@ -86,7 +86,11 @@ export class QuotaPoller {
     clock?: Clock,
   ) {
     if (typeof opts.apiKey !== 'string' || opts.apiKey.trim() === '') throw new QuotaConfigError('quota polling needs an API key');
-    for (const [name, v] of [['intervalMs', opts.intervalMs], ['timeoutMs', opts.timeoutMs], ['staleAfterMs', opts.staleAfterMs]] as const) {
+    for (const [name, v] of [
+      ['intervalMs', opts.intervalMs],
+      ['timeoutMs', opts.timeoutMs],
+      ['staleAfterMs', opts.staleAfterMs],
+    ] as const) {
       if (!(v > 0) || !Number.isFinite(v)) throw new QuotaConfigError(`quota polling ${name} must be a positive number of milliseconds`);
     }
     this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;

@@ -29,9 +29,7 @@ export function messageForCode(code: number): string {
 }
 
 export function errorBody(shape: ErrorShape, code: number, message: string): string {
-  return shape === 'flat'
-    ? JSON.stringify({ code, msg: message, success: false })
-    : JSON.stringify({ error: { code: String(code), message } });
+  return shape === 'flat' ? JSON.stringify({ code, msg: message, success: false }) : JSON.stringify({ error: { code: String(code), message } });
 }
 
 const BEIJING_OFFSET_MS = 8 * 3_600_000;

@@ -18,7 +18,8 @@ export async function main(args: string[]): Promise<void> {
   const portVariable = values.port !== undefined ? '--port' : 'SIM_PORT';
   const rawPort = values.port ?? process.env.SIM_PORT ?? '9999';
   const port = Number(rawPort);
-  if (!/^\d+$/.test(rawPort) || port > 65535) throw new ConfigError(`invalid configuration: --port must be an integer between 0 and 65535 (got ${JSON.stringify(rawPort)})`);
+  if (!/^\d+$/.test(rawPort) || port > 65535)
+    throw new ConfigError(`invalid configuration: --port must be an integer between 0 and 65535 (got ${JSON.stringify(rawPort)})`);
   let scenario: unknown;
   if (values.scenario !== undefined) {
     try {

@@ -71,7 +71,9 @@ export function openaiCompletionBody(c: CompletionSpec): string {
   const reasoning = c.reasoning ? `,"reasoning_content":${JSON.stringify(REASONING_TEXT)}` : '';
   const t = c.toolCall;
   const content = t ? 'null' : JSON.stringify(simContent(c.chunks));
-  const calls = t ? `,"tool_calls":[{"id":${JSON.stringify(t.id)},"type":"function","function":{"name":${JSON.stringify(t.name)},"arguments":${JSON.stringify(t.arguments)}}}]` : '';
+  const calls = t
+    ? `,"tool_calls":[{"id":${JSON.stringify(t.id)},"type":"function","function":{"name":${JSON.stringify(t.name)},"arguments":${JSON.stringify(t.arguments)}}}]`
+    : '';
   return (
     `{"id":"${c.id}","object":"chat.completion","created":${c.created},"model":${JSON.stringify(c.model)},` +
     `"choices":[{"index":0,"message":{"role":"assistant","content":${content}${reasoning}${calls}},"finish_reason":"${OPENAI_FINISH[c.stop]}"}],` +
@@ -185,10 +187,16 @@ export function anthropicStreamEvents(c: CompletionSpec): StreamEvent[] {
   }
   if (c.chunks > 2) {
     const partial = Math.floor(c.outputTokens / 2);
-    events.push({ text: sse('message_delta', `{"type":"message_delta","delta":{"stop_reason":null,"stop_sequence":null},"usage":${anthropicUsage(c, partial)}}`), delta: false });
+    events.push({
+      text: sse('message_delta', `{"type":"message_delta","delta":{"stop_reason":null,"stop_sequence":null},"usage":${anthropicUsage(c, partial)}}`),
+      delta: false,
+    });
   }
   events.push({
-    text: sse('message_delta', `{"type":"message_delta","delta":{"stop_reason":"${ANTHROPIC_STOP[c.stop]}","stop_sequence":null},"usage":${anthropicUsage(c, c.outputTokens)}}`),
+    text: sse(
+      'message_delta',
+      `{"type":"message_delta","delta":{"stop_reason":"${ANTHROPIC_STOP[c.stop]}","stop_sequence":null},"usage":${anthropicUsage(c, c.outputTokens)}}`,
+    ),
     delta: false,
   });
   events.push({ text: sse('message_stop', '{"type":"message_stop"}'), delta: false });

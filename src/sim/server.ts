@@ -316,13 +316,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     }
   }
 
-  async function writeStream(
-    res: ServerResponse,
-    events: StreamEvent[],
-    signal: AbortSignal,
-    fault: SimFault | undefined,
-    destroy: () => void,
-  ): Promise<void> {
+  async function writeStream(res: ServerResponse, events: StreamEvent[], signal: AbortSignal, fault: SimFault | undefined, destroy: () => void): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     res.flushHeaders();
     const interval = scenario.chunkIntervalMs ?? SCENARIO_DEFAULTS.chunkIntervalMs;

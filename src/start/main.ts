@@ -16,7 +16,9 @@ import { banner, dashboardLines, proxyLines } from '../cli/banner.js';
 export async function main(_args: string[]): Promise<void> {
   const proxyEnv = readProxyEnv();
   if (proxyEnv.PROXY_WORKERS > 1) {
-    throw new ConfigError('invalid configuration: PROXY_WORKERS applies to zai-proxy serve; start runs the proxy and the dashboard in one process (run serve with PROXY_WORKERS, and the dashboard beside it)');
+    throw new ConfigError(
+      'invalid configuration: PROXY_WORKERS applies to zai-proxy serve; start runs the proxy and the dashboard in one process (run serve with PROXY_WORKERS, and the dashboard beside it)',
+    );
   }
   const dashboardConfig = readDashboardConfig();
   // A bad price override is refused here, before the banner says where the proxy will be.
@@ -29,7 +31,13 @@ export async function main(_args: string[]): Promise<void> {
   if (scrapesThisProxy) dashboardConfig.targets = [`${proxy.url}/metrics`];
   let dashboard: RunningDashboard;
   try {
-    dashboard = await listeningOn('DASHBOARD_PORT', dashboardConfig.port, () => startDashboard(dashboardConfig, { logger: log.child({ part: 'dashboard' }) }), undefined, 'DASHBOARD_HOST');
+    dashboard = await listeningOn(
+      'DASHBOARD_PORT',
+      dashboardConfig.port,
+      () => startDashboard(dashboardConfig, { logger: log.child({ part: 'dashboard' }) }),
+      undefined,
+      'DASHBOARD_HOST',
+    );
   } catch (err) {
     await proxy.shutdown(0);
     throw err;

@@ -52,12 +52,7 @@ type Json = Record<string, unknown>;
  * unexplained 429 from a rate-limited key almost always is); 5xx without code is unknown and
  * retryable for 500/502/503/504; any other status is not retryable.
  */
-export function classifyUpstreamError(
-  status: number,
-  headers: Record<string, string | string[] | undefined>,
-  body: Buffer,
-  nowMs: number,
-): UpstreamError {
+export function classifyUpstreamError(status: number, headers: Record<string, string | string[] | undefined>, body: Buffer, nowMs: number): UpstreamError {
   let parsed: Json | undefined;
   try {
     parsed = parseBody(body);

@@ -61,7 +61,13 @@ test('estimating a 1 MB prompt does not hold the event loop', async () => {
 
 test('long runs (padding, one huge word) are counted in pieces, so BPE cannot go quadratic', async () => {
   warmTokenizer();
-  const runs = [' '.repeat(SYNC_MAX_CHARS), 'a'.repeat(SYNC_MAX_CHARS), '='.repeat(SYNC_MAX_CHARS), '世'.repeat(SYNC_MAX_CHARS), '🌍'.repeat(SYNC_MAX_CHARS / 2)];
+  const runs = [
+    ' '.repeat(SYNC_MAX_CHARS),
+    'a'.repeat(SYNC_MAX_CHARS),
+    '='.repeat(SYNC_MAX_CHARS),
+    '世'.repeat(SYNC_MAX_CHARS),
+    '🌍'.repeat(SYNC_MAX_CHARS / 2),
+  ];
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
   const counts: number[] = [];
@@ -94,7 +100,13 @@ test('promptText: Anthropic system blocks, tool definitions, tool_use input and 
     tools: [{ name: 'read_file', description: 'READS-A-FILE', input_schema: { type: 'object', properties: { path: { type: 'string' } } } }],
     messages: [
       { role: 'user', content: 'USER-STRING' },
-      { role: 'assistant', content: [{ type: 'thinking', thinking: 'THOUGHT' }, { type: 'tool_use', id: 't1', name: 'read_file', input: { path: '/INPUT-PATH' } }] },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'thinking', thinking: 'THOUGHT' },
+          { type: 'tool_use', id: 't1', name: 'read_file', input: { path: '/INPUT-PATH' } },
+        ],
+      },
       {
         role: 'user',
         content: [
@@ -106,7 +118,18 @@ test('promptText: Anthropic system blocks, tool definitions, tool_use input and 
       },
     ],
   });
-  for (const part of ['SYSTEM-PROMPT', 'read_file', 'READS-A-FILE', '"path"', 'USER-STRING', 'THOUGHT', '/INPUT-PATH', 'RESULT-TEXT', 'RESULT-STRING', 'USER-BLOCK']) {
+  for (const part of [
+    'SYSTEM-PROMPT',
+    'read_file',
+    'READS-A-FILE',
+    '"path"',
+    'USER-STRING',
+    'THOUGHT',
+    '/INPUT-PATH',
+    'RESULT-TEXT',
+    'RESULT-STRING',
+    'USER-BLOCK',
+  ]) {
     assert.ok(text.includes(part), `missing ${part}`);
   }
   assert.ok(!text.includes('QUJDREVGR0g='), 'image base64 is not prompt text');
@@ -117,7 +140,13 @@ test('promptText: OpenAI system message, content parts, tool_calls arguments, to
   const text = promptText({
     messages: [
       { role: 'system', content: 'SYS' },
-      { role: 'user', content: [{ type: 'text', text: 'PART' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,SUNPTg==' } }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'PART' },
+          { type: 'image_url', image_url: { url: 'data:image/png;base64,SUNPTg==' } },
+        ],
+      },
       { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'lookup', arguments: '{"q":"ARGS"}' } }] },
       { role: 'tool', tool_call_id: 'c', content: 'TOOL-OUTPUT' },
     ],

@@ -65,6 +65,10 @@ test('bad overrides throw ConfigError naming the variable and the problem', (t) 
     [{ file: bad, json: '{}' }, /PRICING_FILE or PRICING_JSON, not both/],
   ];
   for (const [opts, message] of cases) {
-    assert.throws(() => loadPriceTable(opts), (err: unknown) => err instanceof ConfigError && message.test(err.message), JSON.stringify(opts));
+    assert.throws(
+      () => loadPriceTable(opts),
+      (err: unknown) => err instanceof ConfigError && message.test(err.message),
+      JSON.stringify(opts),
+    );
   }
 });

@@ -47,8 +47,18 @@ test('records each non-zero direction with its cost, tier from the injected cloc
   near('direction=cache_read,model=glm-4.7,pricing_tier=off_peak', 0.00022);
   near('direction=input,model=glm-4.7,pricing_tier=peak', 0.000012);
   assert.equal(cost.get('direction=cache_write,model=glm-4.7,pricing_tier=peak'), 0, 'free direction still has its series');
-  assert.deepEqual(await values(m, 'zai_proxy_usage_source_total'), new Map([['source=reported', 1], ['source=estimated', 1], ['source=none', 1]]));
-  assert.match(await m.registry.getSingleMetricAsString('zai_proxy_tokens_total'), /zai_proxy_tokens_total\{direction="input",model="glm-4.7",pricing_tier="off_peak",variant="test"\} 1000/);
+  assert.deepEqual(
+    await values(m, 'zai_proxy_usage_source_total'),
+    new Map([
+      ['source=reported', 1],
+      ['source=estimated', 1],
+      ['source=none', 1],
+    ]),
+  );
+  assert.match(
+    await m.registry.getSingleMetricAsString('zai_proxy_tokens_total'),
+    /zai_proxy_tokens_total\{direction="input",model="glm-4.7",pricing_tier="off_peak",variant="test"\} 1000/,
+  );
 });
 
 test('token rates: output over generation time, prompt (input + cache read) over time to first byte', async () => {
@@ -57,7 +67,13 @@ test('token rates: output over generation time, prompt (input + cache read) over
   rec.record({ model: 'glm-5', usage: { input: 200, output: 300, cacheRead: 800, cacheWrite: 0 }, source: 'reported', ttfbSeconds: 0.5, generationSeconds: 2 });
   const rate = await m.zai_proxy_token_rate.get();
   const sums = new Map(rate.values.filter((v) => v.metricName === 'zai_proxy_token_rate_sum').map((v) => [v.labels.direction, v.value]));
-  assert.deepEqual(sums, new Map([['output', 150], ['input', 2000]]));
+  assert.deepEqual(
+    sums,
+    new Map([
+      ['output', 150],
+      ['input', 2000],
+    ]),
+  );
   const inverse = await m.zai_proxy_token_rate_seconds.get();
   const invSums = new Map(inverse.values.filter((v) => v.metricName === 'zai_proxy_token_rate_seconds_sum').map((v) => [v.labels.direction, v.value]));
   assert.equal(invSums.get('output'), 2 / 300);
@@ -86,6 +102,9 @@ test('a failing price table or metric is counted as a failure, never thrown', ()
   assert.equal(rec.record({ model: 'm', usage: { input: 1, output: 0, cacheRead: 0, cacheWrite: 0 }, source: 'reported' }), false);
   const rec2 = new UsageRecorder(m, loadPriceTable({}), () => OFF_PEAK);
   // a label value prom-client rejects (undefined model) must not escape either
-  assert.equal(typeof rec2.record({ model: undefined as unknown as string, usage: { input: 1, output: 0, cacheRead: 0, cacheWrite: 0 }, source: 'reported' }), 'boolean');
+  assert.equal(
+    typeof rec2.record({ model: undefined as unknown as string, usage: { input: 1, output: 0, cacheRead: 0, cacheWrite: 0 }, source: 'reported' }),
+    'boolean',
+  );
   assert.equal(typeof rec2.record({ model: 'm', usage: { input: 1, output: 0, cacheRead: 0, cacheWrite: 0 }, source: 'bogus' as 'none' }), 'boolean');
 });

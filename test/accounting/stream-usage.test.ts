@@ -40,9 +40,13 @@ test('OpenAI: usage on the chunk that also carries the finish reason', () => {
 });
 
 test('OpenAI: no usage in the stream gives undefined usage and the text for an estimate', () => {
-  const r = read('openai', sse('{"choices":[{"delta":{"content":"one "}}]}', '{"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"{\\"x\\":1}"}}]}}]}', '[DONE]'), {
-    collectText: true,
-  });
+  const r = read(
+    'openai',
+    sse('{"choices":[{"delta":{"content":"one "}}]}', '{"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"{\\"x\\":1}"}}]}}]}', '[DONE]'),
+    {
+      collectText: true,
+    },
+  );
   assert.equal(r.usage, undefined);
   assert.equal(r.outputText, 'one {"x":1}');
   assert.equal(r.complete, true);
@@ -73,7 +77,9 @@ test('real Anthropic: input and cache from message_start, output from message_de
 });
 
 test('Anthropic events without an event: line are recognised by their type', () => {
-  const stripped = ZAI_ANTHROPIC_STREAM.split('\n').filter((l) => !l.startsWith('event:')).join('\n');
+  const stripped = ZAI_ANTHROPIC_STREAM.split('\n')
+    .filter((l) => !l.startsWith('event:'))
+    .join('\n');
   const r = read('anthropic', stripped, {}, 11);
   assert.deepEqual(r.usage, { input: 300, output: 25, cacheRead: 50, cacheWrite: 0 });
   assert.equal(r.complete, true);
@@ -108,7 +114,10 @@ test('malformed events are counted and never throw', () => {
 });
 
 test('collected text stops at maxTextBytes on a character boundary', () => {
-  const r = read('openai', sse('{"choices":[{"delta":{"content":"abc"}}]}', '{"choices":[{"delta":{"content":"世界"}}]}'), { collectText: true, maxTextBytes: 7 });
+  const r = read('openai', sse('{"choices":[{"delta":{"content":"abc"}}]}', '{"choices":[{"delta":{"content":"世界"}}]}'), {
+    collectText: true,
+    maxTextBytes: 7,
+  });
   assert.equal(r.outputText, 'abc世');
   assert.equal(r.textTruncated, true);
 });

@@ -101,7 +101,13 @@ describe('canary-report against live proxies, from the store and from Prometheus
         byVariant[variant] = p;
       }
     }
-    const config = readDashboardConfig({ DB_PATH: join(dir, 'dashboard.sqlite'), SCRAPE_TARGETS: proxies.map((p) => `${p.url}/metrics`).join(','), SCRAPE_INTERVAL: '1s', SCRAPE_TIMEOUT: '1s', DASHBOARD_PORT: '0' });
+    const config = readDashboardConfig({
+      DB_PATH: join(dir, 'dashboard.sqlite'),
+      SCRAPE_TARGETS: proxies.map((p) => `${p.url}/metrics`).join(','),
+      SCRAPE_INTERVAL: '1s',
+      SCRAPE_TIMEOUT: '1s',
+      DASHBOARD_PORT: '0',
+    });
     dashboard = await startDashboard(config, { schedule: false, logger: createLogger('silent', new Writable({ write: (_c, _e, d) => d() })) });
     prom = await startPrometheus(prometheusBin.path!, { job: 'zai-proxy', targets: proxies.map((p) => new URL(p.url).host), intervalSeconds: 1 });
     await prom.waitFor('every proxy scraped', async () => {
@@ -172,7 +178,11 @@ describe('canary-report against live proxies, from the store and from Prometheus
   const analysisOf = async (s: Scenario) => {
     const span = `${Math.ceil((Date.now() - startedAt) / 1000) + 5}s`;
     const out: Record<string, { value: number; success: boolean; failure: boolean }> = {};
-    for (const q of analysisQueries({ stable: `variant="s-${s.name}"`, canary: `variant="c-${s.name}"` }, { window: span, sustain: span, step: '1s' }, THRESHOLDS)) {
+    for (const q of analysisQueries(
+      { stable: `variant="s-${s.name}"`, canary: `variant="c-${s.name}"` },
+      { window: span, sustain: span, step: '1s' },
+      THRESHOLDS,
+    )) {
       const r = await prom.api.query(q.query);
       assert.ok(r.ok, `${q.name}: ${r.ok ? '' : r.error}`);
       assert.equal(r.samples.length, 1, `${q.name} answers one number`);
@@ -190,7 +200,11 @@ describe('canary-report against live proxies, from the store and from Prometheus
       for (const [metric, r] of Object.entries(a)) {
         assert.ok(r.success && !r.failure, `${name} ${metric}: ${r.value}`);
       }
-      console.log(`analysis ${name}: ${Object.entries(a).map(([m, r]) => `${m}=${r.value.toPrecision(3)}`).join(' ')}`);
+      console.log(
+        `analysis ${name}: ${Object.entries(a)
+          .map(([m, r]) => `${m}=${r.value.toPrecision(3)}`)
+          .join(' ')}`,
+      );
     }
   });
 
@@ -204,7 +218,12 @@ describe('canary-report against live proxies, from the store and from Prometheus
       ['latency-p95-ratio-sustained', 'slow', true],
       ['token-disagreement', 'undercount', true],
     ];
-    assert.deepEqual(bad.map((b) => b[0]).sort(), analysisQueries({ stable: '', canary: '' }, { window: '1m', sustain: '1m', step: '1s' }).map((q) => q.name).sort());
+    assert.deepEqual(
+      bad.map((b) => b[0]).sort(),
+      analysisQueries({ stable: '', canary: '' }, { window: '1m', sustain: '1m', step: '1s' })
+        .map((q) => q.name)
+        .sort(),
+    );
     for (const [metric, scenario, failure] of bad) {
       const r = (await analysisOf(SCENARIOS.find((s) => s.name === scenario)!))[metric]!;
       assert.equal(r.success, false, `${scenario} ${metric}: ${r.value}`);

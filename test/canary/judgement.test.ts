@@ -68,7 +68,8 @@ describe('canary verdicts', () => {
     // 10 ms against 4 ms is 2.5x but within the 50 ms slack.
     assert.equal(judge(both(arm('stable', { requests: 200, latencyS: 0.004 }), arm('canary', { requests: 200, latencyS: 0.01 }))).verdict, 'promote');
     assert.equal(
-      judge({ ...both(arm('stable', { requests: 200, latencyS: 0.004 }), arm('canary', { requests: 200, latencyS: 0.01 })), thresholds: { latencySlackMs: 0 } }).verdict,
+      judge({ ...both(arm('stable', { requests: 200, latencyS: 0.004 }), arm('canary', { requests: 200, latencyS: 0.01 })), thresholds: { latencySlackMs: 0 } })
+        .verdict,
       'rollback',
     );
   });
@@ -76,10 +77,18 @@ describe('canary verdicts', () => {
   it('rolls back on errors only when the failure is sustained over the last span', () => {
     const stable = arm('stable', { requests: 400 });
     const recentStable = arm('stable', { requests: 150 });
-    const passed = judge({ windowS: 1800, window: { stable, canary: arm('canary', { requests: 400, errors: 60 }) }, sustain: { stable: recentStable, canary: arm('canary', { requests: 150 }) } });
+    const passed = judge({
+      windowS: 1800,
+      window: { stable, canary: arm('canary', { requests: 400, errors: 60 }) },
+      sustain: { stable: recentStable, canary: arm('canary', { requests: 150 }) },
+    });
     assert.equal(passed.verdict, 'hold');
     assert.match(passed.reasons.join(' '), /not sustained/);
-    const ongoing = judge({ windowS: 1800, window: { stable, canary: arm('canary', { requests: 400, errors: 60 }) }, sustain: { stable: recentStable, canary: arm('canary', { requests: 150, errors: 30 }) } });
+    const ongoing = judge({
+      windowS: 1800,
+      window: { stable, canary: arm('canary', { requests: 400, errors: 60 }) },
+      sustain: { stable: recentStable, canary: arm('canary', { requests: 150, errors: 30 }) },
+    });
     assert.equal(ongoing.verdict, 'rollback');
   });
 
@@ -87,6 +96,10 @@ describe('canary verdicts', () => {
     const r = judge(both(arm('stable', { requests: 200, output: 20 }), arm('canary', { requests: 200, output: 19 })));
     assert.equal(r.verdict, 'rollback');
     assert.match(r.reasons.join(' '), /glm-4.7 output: canary 19.0 vs stable 20.0/);
-    assert.equal(judge({ ...both(arm('stable', { requests: 200, output: 20 }), arm('canary', { requests: 200, output: 19 })), thresholds: { tokenTolerance: 0.06 } }).verdict, 'promote');
+    assert.equal(
+      judge({ ...both(arm('stable', { requests: 200, output: 20 }), arm('canary', { requests: 200, output: 19 })), thresholds: { tokenTolerance: 0.06 } })
+        .verdict,
+      'promote',
+    );
   });
 });

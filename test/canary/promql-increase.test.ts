@@ -47,7 +47,11 @@ describe('counter increases in PromQL, against a real Prometheus', { skip: prome
     });
     exporter.listen(0, '127.0.0.1');
     await once(exporter, 'listening');
-    prom = await startPrometheus(prometheusBin.path!, { job: 'exporter', targets: [`127.0.0.1:${(exporter.address() as { port: number }).port}`], intervalSeconds: 1 });
+    prom = await startPrometheus(prometheusBin.path!, {
+      job: 'exporter',
+      targets: [`127.0.0.1:${(exporter.address() as { port: number }).port}`],
+      intervalSeconds: 1,
+    });
     await prom.waitFor('the exporter scraped', async () => {
       const r = await prom.api.query('up');
       return r.ok && r.samples[0]?.value === 1;

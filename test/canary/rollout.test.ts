@@ -23,10 +23,14 @@ const byKind = (kind: string) => rollout.find((r) => r.kind === kind) as Resourc
 
 describe('Argo Rollouts canary manifests', () => {
   it('the AnalysisTemplate on disk is what the generator writes from the judgement', () => {
-    assert.equal(readFileSync(`${root}rollout/analysis-template.yaml`, 'utf8'), renderAnalysisTemplate(), 'run: node --import tsx deploy/kubernetes/rollout/generate.ts');
+    assert.equal(
+      readFileSync(`${root}rollout/analysis-template.yaml`, 'utf8'),
+      renderAnalysisTemplate(),
+      'run: node --import tsx deploy/kubernetes/rollout/generate.ts',
+    );
   });
 
-  it('each metric carries the judgement\'s query and conditions', () => {
+  it("each metric carries the judgement's query and conditions", () => {
     const template = byKind('AnalysisTemplate');
     const queries = analysisQueries(ROLLOUT_ARMS, ROLLOUT_WINDOWS);
     assert.deepEqual(
@@ -37,7 +41,10 @@ describe('Argo Rollouts canary manifests', () => {
   });
 
   it('renders a Rollout and its AnalysisTemplate in the zai-proxy namespace, the Rollout taking over a Deployment the base renders', () => {
-    assert.deepEqual(rollout.map((r) => `${r.kind}/${r.metadata.name}@${r.metadata.namespace}`).sort(), ['AnalysisTemplate/zai-proxy-canary@zai-proxy', 'Rollout/zai-proxy@zai-proxy']);
+    assert.deepEqual(rollout.map((r) => `${r.kind}/${r.metadata.name}@${r.metadata.namespace}`).sort(), [
+      'AnalysisTemplate/zai-proxy-canary@zai-proxy',
+      'Rollout/zai-proxy@zai-proxy',
+    ]);
     const r = byKind('Rollout');
     const ref = r.spec.workloadRef;
     const target = base.find((b) => b.kind === ref.kind && b.metadata.name === ref.name) as Resource & { spec: any };
@@ -51,7 +58,13 @@ describe('Argo Rollouts canary manifests', () => {
   it('passes every argument the template needs that has no default, and names no other', () => {
     const declared = byKind('AnalysisTemplate').spec.args as { name: string; value?: string }[];
     const passed = (byKind('Rollout').spec.strategy.canary.analysis.args as { name: string }[]).map((a) => a.name).sort();
-    assert.deepEqual(passed, declared.filter((a) => a.value === undefined).map((a) => a.name).sort());
+    assert.deepEqual(
+      passed,
+      declared
+        .filter((a) => a.value === undefined)
+        .map((a) => a.name)
+        .sort(),
+    );
     const used = new Set([...readFileSync(`${root}rollout/analysis-template.yaml`, 'utf8').matchAll(/\{\{args\.([a-z-]+)\}\}/g)].map((m) => m[1]));
     assert.deepEqual([...used].sort(), declared.map((a) => a.name).sort());
   });

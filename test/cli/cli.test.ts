@@ -32,7 +32,11 @@ async function cli(args: string[], env: Record<string, string> = {}, timeoutMs =
   return { code, stdout, stderr };
 }
 
-const oneLine = (s: string) => s.trim().split('\n').filter((l) => l.trim() !== '');
+const oneLine = (s: string) =>
+  s
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim() !== '');
 
 describe('zai-proxy CLI', () => {
   let held: Server;
@@ -107,7 +111,7 @@ describe('zai-proxy CLI', () => {
     assert.doesNotMatch(secret.stderr, /hunter2/);
   });
 
-  it('a listen address that is not this machine\'s is one line naming HOST or DASHBOARD_HOST', async () => {
+  it("a listen address that is not this machine's is one line naming HOST or DASHBOARD_HOST", async () => {
     // 192.0.2.1 (TEST-NET-1) is never a local address, and needs no DNS (one that does not
     // resolve is the same line with "does not resolve": test/cli/env-values.test.ts).
     const serve = await cli(['serve'], { PORT: '0', HOST: '192.0.2.1' });

@@ -43,14 +43,28 @@ describe('every environment value is validated with one line naming the variable
 });
 
 describe('listen failures a setting causes', () => {
-  const failing = (e: Partial<NodeJS.ErrnoException> & { hostname?: string; address?: string }) => () => Promise.reject(Object.assign(new Error('listen failed'), e));
+  const failing = (e: Partial<NodeJS.ErrnoException> & { hostname?: string; address?: string }) => () =>
+    Promise.reject(Object.assign(new Error('listen failed'), e));
   it('name the variable to change, in one line', async () => {
-    await assert.rejects(listeningOn('PORT', 80, failing({ code: 'EACCES', syscall: 'listen' })), (e: unknown) => e instanceof ConfigError && /^port 80 needs privileges this process does not have \(PORT=80\); set PORT to 1024 or above$/.test(e.message));
-    await assert.rejects(listeningOn('PORT', 8080, failing({ code: 'EADDRNOTAVAIL', syscall: 'listen', address: '10.9.9.9' }), undefined, 'HOST'), (e: unknown) => e instanceof ConfigError && /"10\.9\.9\.9" \(HOST\): it is not an address of this machine/.test(e.message));
-    await assert.rejects(listeningOn('PORT', 8080, failing({ code: 'ENOTFOUND', syscall: 'getaddrinfo', hostname: 'x.invalid' }), undefined, 'HOST'), (e: unknown) => e instanceof ConfigError && /"x\.invalid" \(HOST\): it does not resolve/.test(e.message));
+    await assert.rejects(
+      listeningOn('PORT', 80, failing({ code: 'EACCES', syscall: 'listen' })),
+      (e: unknown) =>
+        e instanceof ConfigError && /^port 80 needs privileges this process does not have \(PORT=80\); set PORT to 1024 or above$/.test(e.message),
+    );
+    await assert.rejects(
+      listeningOn('PORT', 8080, failing({ code: 'EADDRNOTAVAIL', syscall: 'listen', address: '10.9.9.9' }), undefined, 'HOST'),
+      (e: unknown) => e instanceof ConfigError && /"10\.9\.9\.9" \(HOST\): it is not an address of this machine/.test(e.message),
+    );
+    await assert.rejects(
+      listeningOn('PORT', 8080, failing({ code: 'ENOTFOUND', syscall: 'getaddrinfo', hostname: 'x.invalid' }), undefined, 'HOST'),
+      (e: unknown) => e instanceof ConfigError && /"x\.invalid" \(HOST\): it does not resolve/.test(e.message),
+    );
   });
   it('pass anything else through unchanged', async () => {
-    await assert.rejects(listeningOn('PORT', 8080, failing({ code: 'EMFILE' })), (e: unknown) => !(e instanceof ConfigError) && (e as Error).message === 'listen failed');
+    await assert.rejects(
+      listeningOn('PORT', 8080, failing({ code: 'EMFILE' })),
+      (e: unknown) => !(e instanceof ConfigError) && (e as Error).message === 'listen failed',
+    );
     // Without the host's variable there is nothing to name: the error stays as it was.
     await assert.rejects(listeningOn('PORT', 8080, failing({ code: 'ENOTFOUND', hostname: 'x.invalid' })), (e: unknown) => !(e instanceof ConfigError));
   });

@@ -9,26 +9,32 @@ function linked(host: BudgetHost) {
   const calls: Op[] = [];
   const given = { tokens: 0 };
   let primary: Channel;
-  const worker = new Channel((m, done) => setImmediate(() => {
+  const worker = new Channel((m, done) =>
+    setImmediate(() => {
       primary.receive(m);
       done(null);
-    }));
-  primary = new Channel((m, done) => setImmediate(() => {
-      worker.receive(m);
-      done(null);
-    }), {
-    takeToken: (b) => {
-      const wait = host.takeToken(b);
-      if (wait === 0) given.tokens++;
-      return wait;
+    }),
+  );
+  primary = new Channel(
+    (m, done) =>
+      setImmediate(() => {
+        worker.receive(m);
+        done(null);
+      }),
+    {
+      takeToken: (b) => {
+        const wait = host.takeToken(b);
+        if (wait === 0) given.tokens++;
+        return wait;
+      },
+      takeTokens: (b) => {
+        calls.push('takeTokens');
+        const lease = host.takeTokens(b);
+        given.tokens += lease.granted;
+        return lease;
+      },
     },
-    takeTokens: (b) => {
-      calls.push('takeTokens');
-      const lease = host.takeTokens(b);
-      given.tokens += lease.granted;
-      return lease;
-    },
-  });
+  );
   return { budget: new IpcBudget(worker, 30_000), calls, given };
 }
 

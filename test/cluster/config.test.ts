@@ -24,7 +24,10 @@ describe('PROXY_WORKERS', () => {
   });
 
   it('stops serve with that one line and exit code 2, before any worker starts', async () => {
-    const child = spawn(process.execPath, [bin, 'serve'], { env: { PATH: process.env.PATH, PORT: '0', PROXY_WORKERS: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, 'serve'], {
+      env: { PATH: process.env.PATH, PORT: '0', PROXY_WORKERS: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
@@ -39,7 +42,10 @@ describe('PROXY_WORKERS', () => {
     await once(holder, 'listening');
     const port = (holder.address() as AddressInfo).port;
     try {
-      const child = spawn(process.execPath, [bin, 'serve'], { env: { PATH: process.env.PATH, PORT: String(port), PROXY_WORKERS: '2', RATE_LIMIT_STATE_FILE: 'none' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [bin, 'serve'], {
+        env: { PATH: process.env.PATH, PORT: String(port), PROXY_WORKERS: '2', RATE_LIMIT_STATE_FILE: 'none' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let err = '';
       child.stderr!.on('data', (d: Buffer) => (err += d));
       const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);

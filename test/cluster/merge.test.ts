@@ -35,7 +35,7 @@ describe('MetricsMerger', () => {
     assert.equal(sampleSum(text, 'zai_proxy_build_info'), 1);
   });
 
-  it('keeps an exited worker\'s counters in the sums (no counter reset), drops its gauges', async () => {
+  it("keeps an exited worker's counters in the sums (no counter reset), drops its gauges", async () => {
     const merger = new MetricsMerger();
     merger.report(1, await workerReport(3, 2, 10));
     merger.report(2, await workerReport(4, 1, 10));
@@ -62,7 +62,14 @@ describe('combineHealth', () => {
   });
 
   it('adds loads up and takes the longest wait', () => {
-    const h = combineHealth(2, [{ slot: 0, health: worker(0) }, { slot: 1, health: worker(1) }], 9) as Record<string, any>;
+    const h = combineHealth(
+      2,
+      [
+        { slot: 0, health: worker(0) },
+        { slot: 1, health: worker(1) },
+      ],
+      9,
+    ) as Record<string, any>;
     assert.equal(h.status, 'ok');
     assert.equal(h.inFlight, 2);
     assert.equal(h.heldBodyBytes, 20);
@@ -73,7 +80,14 @@ describe('combineHealth', () => {
   });
 
   it('is degraded when a worker does not answer, and names it', () => {
-    const h = combineHealth(2, [{ slot: 0, health: worker(0) }, { slot: 1, health: undefined }], 9) as Record<string, any>;
+    const h = combineHealth(
+      2,
+      [
+        { slot: 0, health: worker(0) },
+        { slot: 1, health: undefined },
+      ],
+      9,
+    ) as Record<string, any>;
     assert.equal(h.status, 'degraded');
     assert.match(h.degraded.reason, /1 of 2 worker processes did not answer \(slot 1\)/);
     assert.deepEqual(h.workers.list[1], { slot: 1, status: 'unanswered' });
@@ -88,14 +102,20 @@ describe('Channel', () => {
   it('answers calls in both directions and counts one that gets no answer, without hanging', async () => {
     const failures: string[] = [];
     let b: Channel;
-    const a = new Channel((m, done) => setImmediate(() => {
-      b.receive(m);
-      done(null);
-    }));
-    b = new Channel((m, done) => setImmediate(() => {
-      a.receive(m);
-      done(null);
-    }), { takeToken: (body) => (body as number) * 2 });
+    const a = new Channel((m, done) =>
+      setImmediate(() => {
+        b.receive(m);
+        done(null);
+      }),
+    );
+    b = new Channel(
+      (m, done) =>
+        setImmediate(() => {
+          a.receive(m);
+          done(null);
+        }),
+      { takeToken: (body) => (body as number) * 2 },
+    );
     a.onFailure = (op) => failures.push(op);
     assert.equal(await a.call('takeToken', 21, 1000), 42);
     await assert.rejects(a.call('metrics', undefined, 50), /no answer in 50 ms/);

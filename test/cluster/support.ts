@@ -18,12 +18,20 @@ export function getFresh(url: string, timeoutMs = 10_000): Promise<{ status: num
 }
 
 /** A chat completion on a connection of its own. */
-export function chatFresh(url: string, body: object = { model: 'glm-4.7', messages: [{ role: 'user', content: 'x' }] }): Promise<{ status: number; body: string }> {
+export function chatFresh(
+  url: string,
+  body: object = { model: 'glm-4.7', messages: [{ role: 'user', content: 'x' }] },
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const text = JSON.stringify(body);
     const req = httpRequest(
       `${url}/v1/chat/completions`,
-      { method: 'POST', agent: false, timeout: 60_000, headers: { connection: 'close', 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } },
+      {
+        method: 'POST',
+        agent: false,
+        timeout: 60_000,
+        headers: { connection: 'close', 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) },
+      },
       (res) => {
         let out = '';
         res.setEncoding('utf8');

@@ -15,9 +15,11 @@ import { chatFresh, getFresh, refused, sampleSum } from './support.js';
 async function inParallel<T>(count: number, width: number, job: (i: number) => Promise<T>): Promise<T[]> {
   const out: T[] = new Array(count);
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    for (let i = next++; i < count; i = next++) out[i] = await job(i);
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      for (let i = next++; i < count; i = next++) out[i] = await job(i);
+    }),
+  );
   return out;
 }
 
@@ -60,7 +62,10 @@ describe('PROXY_WORKERS=2 (real processes over loopback)', () => {
         assert.equal(h.workers.answering, 2);
         const pids = new Set(h.workers.list.map((w: { pid: number }) => w.pid));
         assert.equal(pids.size, 2, 'two distinct worker processes');
-        assert.equal(h.workers.list.reduce((t: number, w: { requests: number }) => t + w.requests, 0), n);
+        assert.equal(
+          h.workers.list.reduce((t: number, w: { requests: number }) => t + w.requests, 0),
+          n,
+        );
         assert.equal(h.limiter.sharedState, 'cluster');
       }
     } finally {
@@ -102,14 +107,25 @@ describe('PROXY_WORKERS=2 (real processes over loopback)', () => {
   it('keeps them under one ceiling at a rate where workers lease tokens in batches too', async () => {
     const sim = await startSimulator();
     // 200 req/s (leases of 10 tokens), burst 200: 600 requests take at least 2 s under one budget, about 0.5 s under two.
-    const proxy = await spawnProxy({ ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl, PROXY_WORKERS: '2', RATE_LIMIT_INITIAL: '200', RATE_LIMIT_MAX: '200', QUEUE_TIMEOUT: '60s' });
+    const proxy = await spawnProxy({
+      ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl,
+      PROXY_WORKERS: '2',
+      RATE_LIMIT_INITIAL: '200',
+      RATE_LIMIT_MAX: '200',
+      QUEUE_TIMEOUT: '60s',
+    });
     try {
       const n = 600;
       // 50 kept-alive connections (round-robin spreads them over the workers), not 600 sockets.
       const pool = new Pool(proxy.url, { connections: 50 });
       const started = performance.now();
       const answers = await inParallel(n, 50, async () => {
-        const r = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'glm-4.7', messages: [{ role: 'user', content: 'x' }] }) });
+        const r = await pool.request({
+          path: '/v1/chat/completions',
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'glm-4.7', messages: [{ role: 'user', content: 'x' }] }),
+        });
         await r.body.text();
         return { status: r.statusCode };
       });
@@ -178,12 +194,19 @@ describe('PROXY_WORKERS=2 (real processes over loopback)', () => {
       process.kill(victim, 'SIGKILL');
       // A connection the primary handed to the worker as it died is lost with it: such a probe
       // gives up after 2 s and the next one tries again.
-      await pollUntil(async () => {
-        const now = await getFresh(`${proxy.url}/health`, 2000).then((r) => JSON.parse(r.body), () => undefined);
-        return now?.workers.answering === 2 && !now.workers.list.some((w: { pid: number }) => w.pid === victim);
-      }, 'a replacement worker answering', 20_000);
+      await pollUntil(
+        async () => {
+          const now = await getFresh(`${proxy.url}/health`, 2000).then(
+            (r) => JSON.parse(r.body),
+            () => undefined,
+          );
+          return now?.workers.answering === 2 && !now.workers.list.some((w: { pid: number }) => w.pid === victim);
+        },
+        'a replacement worker answering',
+        20_000,
+      );
       const text = (await getFresh(`${proxy.url}/metrics`)).body;
-      assert.equal(sampleSum(text, 'zai_proxy_requests_total', route), n, 'the dead worker\'s requests still counted');
+      assert.equal(sampleSum(text, 'zai_proxy_requests_total', route), n, "the dead worker's requests still counted");
       assert.equal(sampleSum(text, 'zai_proxy_request_duration_seconds_count', route), n);
       assert.equal(sampleSum(text, 'zai_proxy_cluster_workers'), 2);
       assert.equal((await chatFresh(proxy.url)).status, 200);
@@ -199,7 +222,12 @@ describe('PROXY_WORKERS=2 (real processes over loopback)', () => {
     // One kept-alive connection: it stays with its worker while the primary (which accepts new ones) is stopped.
     const client = new Client(proxy.url, { pipelining: 1, headersTimeout: 20_000, bodyTimeout: 20_000 });
     const chat = () =>
-      client.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'glm-4.7', messages: [{ role: 'user', content: 'x' }] }) });
+      client.request({
+        path: '/v1/chat/completions',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'glm-4.7', messages: [{ role: 'user', content: 'x' }] }),
+      });
     const primary = proxy.child.pid!;
     try {
       const first = await chat();
@@ -219,11 +247,19 @@ describe('PROXY_WORKERS=2 (real processes over loopback)', () => {
       assert.equal(health.statusCode, 200);
       assert.equal(h.status, 'degraded');
       process.kill(primary, 'SIGCONT');
-      await pollUntil(async () => {
-        const r = await client.request({ path: '/metrics', method: 'GET' });
-        const text = await r.body.text();
-        return r.statusCode === 200 && (sampleSum(text, 'zai_proxy_cluster_ipc_failures_total', { op: 'budget' }) ?? 0) >= 1 && (sampleSum(text, 'zai_proxy_cluster_ipc_failures_total', { op: 'metrics' }) ?? 0) >= 1;
-      }, 'the failures counted once the primary answers again', 15_000);
+      await pollUntil(
+        async () => {
+          const r = await client.request({ path: '/metrics', method: 'GET' });
+          const text = await r.body.text();
+          return (
+            r.statusCode === 200 &&
+            (sampleSum(text, 'zai_proxy_cluster_ipc_failures_total', { op: 'budget' }) ?? 0) >= 1 &&
+            (sampleSum(text, 'zai_proxy_cluster_ipc_failures_total', { op: 'metrics' }) ?? 0) >= 1
+          );
+        },
+        'the failures counted once the primary answers again',
+        15_000,
+      );
     } finally {
       process.kill(primary, 'SIGCONT');
       await client.close().catch(() => undefined);

@@ -70,7 +70,10 @@ test('status, config, history over two live targets, with rates and variants fro
 
   const hist = (await (await get('/api/metrics?range=5m&variant=stable')).json()) as MetricsResponse;
   assert.equal(hist.resolution, '5s');
-  assert.deepEqual(hist.points.map((p) => p.requests.window), [0, 20]);
+  assert.deepEqual(
+    hist.points.map((p) => p.requests.window),
+    [0, 20],
+  );
   const auto = (await (await get('/api/metrics?range=7d')).json()) as MetricsResponse;
   assert.equal(auto.resolution, '1h'); // 7 days of 1m points would exceed the auto cap
   assert.equal(((await (await get('/api/metrics?range=24h')).json()) as MetricsResponse).resolution, '1m');
@@ -108,8 +111,14 @@ test('SSE: hello, a snapshot per variant with ids, resume by Last-Event-ID from 
   await a.waitFor(() => a.events.find((e) => e.event === 'hello'), 'hello');
   observe(stable.metrics, 3);
   await dash.tick();
-  const first = await a.waitFor(() => (a.events.filter((e) => e.event === 'snapshot').length === 2 ? a.events.filter((e) => e.event === 'snapshot') : undefined), 'two snapshots');
-  assert.deepEqual(first.map((e) => (JSON.parse(e.data) as VariantSnapshot).variant), ['canary', 'stable']);
+  const first = await a.waitFor(
+    () => (a.events.filter((e) => e.event === 'snapshot').length === 2 ? a.events.filter((e) => e.event === 'snapshot') : undefined),
+    'two snapshots',
+  );
+  assert.deepEqual(
+    first.map((e) => (JSON.parse(e.data) as VariantSnapshot).variant),
+    ['canary', 'stable'],
+  );
   const lastId = first[1]!.id!;
   a.close();
 

@@ -45,7 +45,8 @@ describe('/api/canary on a dashboard that reads Prometheus', { skip: prometheusB
     stable = await startExporter('stable');
     canary = await startExporter('canary');
     // The request counters exist at 0 before the first scrape (the histograms appear with their first observation).
-    for (const e of [stable, canary]) for (const code of ['200', '500']) e.metrics.zai_proxy_requests_total.inc({ method: 'POST', path: PATH, status_code: code }, 0);
+    for (const e of [stable, canary])
+      for (const code of ['200', '500']) e.metrics.zai_proxy_requests_total.inc({ method: 'POST', path: PATH, status_code: code }, 0);
     prom = await startPrometheus(prometheusBin.path!, { job: 'zai-proxy', targets: [stable, canary].map((e) => new URL(e.url).host), intervalSeconds: 1 });
     await prom.waitFor('both exporters scraped at 0', async () => (await total('stable')) === 0 && (await total('canary')) === 0);
     for (let i = 0; i < REQUESTS; i++) {

@@ -112,7 +112,12 @@ test('a canary as good as stable is promoted, with the deltas behind it', async 
   assert.equal(good.body.deltas.latency_p95_ratio, 1);
   assert.deepEqual(
     good.body.checks.map((c) => [c.name, c.status]),
-    [['sample', 'pass'], ['errors', 'pass'], ['latency_p95', 'pass'], ['tokens', 'pass']],
+    [
+      ['sample', 'pass'],
+      ['errors', 'pass'],
+      ['latency_p95', 'pass'],
+      ['tokens', 'pass'],
+    ],
   );
   assert.deepEqual(withoutMeta(good.body), JSON.parse(JSON.stringify(await cliReport(db, now()))));
 });

@@ -18,10 +18,15 @@ const bin = new URL('../../bin/zai-proxy', import.meta.url).pathname;
 
 function capturingLogger() {
   const lines: string[] = [];
-  const logger = createLogger('info', new Writable({ write: (c: Buffer, _e, d) => {
+  const logger = createLogger(
+    'info',
+    new Writable({
+      write: (c: Buffer, _e, d) => {
         lines.push(c.toString());
         d();
-      }, }));
+      },
+    }),
+  );
   return { logger, text: () => lines.join('') };
 }
 
@@ -46,7 +51,11 @@ test('scrape-target credentials never show in /api/status, /api/config or the lo
   const cfg = await (await fetch(`${dash.url}/api/config`)).text();
   assert.match(status, /"last_error":"[^"]+"/, 'the failure itself is reported');
   assert.match(log.text(), /scrape target status changed/);
-  for (const [where, text] of [['status', status], ['config', cfg], ['log', log.text()]] as const) {
+  for (const [where, text] of [
+    ['status', status],
+    ['config', cfg],
+    ['log', log.text()],
+  ] as const) {
     for (const secret of ['s3cret', 'qv4lue', 't0ken', 'u:']) assert.ok(!text.includes(secret), `${where} shows ${secret}: ${text}`);
   }
 });
@@ -62,7 +71,11 @@ test('a target with user info is scraped with Basic credentials instead', async 
   const dir = mkdtempSync(join(tmpdir(), 'dash-basic-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const { port } = exporter.address() as AddressInfo;
-  const config = readDashboardConfig({ DASHBOARD_PORT: '0', SCRAPE_TARGETS: `http://us%40er:p%3Ass@127.0.0.1:${port}/metrics`, DB_PATH: join(dir, 'd.sqlite') });
+  const config = readDashboardConfig({
+    DASHBOARD_PORT: '0',
+    SCRAPE_TARGETS: `http://us%40er:p%3Ass@127.0.0.1:${port}/metrics`,
+    DB_PATH: join(dir, 'd.sqlite'),
+  });
   const dash = await startDashboard(config, { schedule: false, logger: capturingLogger().logger, webRoot: join(dir, 'no-web') });
   t.after(() => dash.close());
   await dash.tick();
@@ -80,7 +93,12 @@ test('redactUrlSecrets masks the URL, its password and its query values wherever
 test('a malformed dashboard cookie is a 401, not a 500', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'dash-cookie-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const config = readDashboardConfig({ DASHBOARD_PORT: '0', DASHBOARD_TOKEN: 'tok-1', SCRAPE_TARGETS: `http://127.0.0.1:${await freePort()}/metrics`, DB_PATH: join(dir, 'd.sqlite') });
+  const config = readDashboardConfig({
+    DASHBOARD_PORT: '0',
+    DASHBOARD_TOKEN: 'tok-1',
+    SCRAPE_TARGETS: `http://127.0.0.1:${await freePort()}/metrics`,
+    DB_PATH: join(dir, 'd.sqlite'),
+  });
   const dash = await startDashboard(config, { schedule: false, logger: capturingLogger().logger, webRoot: join(dir, 'no-web') });
   t.after(() => dash.close());
   for (const cookie of [`${COOKIE}=%zz`, `${COOKIE}=%`, `${COOKIE}=%E0%A4%A`, `=;;=%;${COOKIE}`, `a=1; ${COOKIE}=%ff%fe`]) {
@@ -94,7 +112,7 @@ test('a corrupt SQLite file stops the dashboard with one line saying what to do,
   const dir = mkdtempSync(join(tmpdir(), 'dash-corrupt-'));
   try {
     const file = join(dir, 'history.sqlite');
-    const garbage = Buffer.from('this is not a database, but it may be somebody\'s only copy of something\n'.repeat(100));
+    const garbage = Buffer.from("this is not a database, but it may be somebody's only copy of something\n".repeat(100));
     writeFileSync(file, garbage);
     const run = spawnSync(process.execPath, [bin, 'dashboard'], {
       env: { PATH: process.env.PATH, DB_PATH: file, DASHBOARD_PORT: '0', SCRAPE_TARGETS: 'http://127.0.0.1:1/metrics' },
@@ -126,7 +144,10 @@ test('a DB_PATH that cannot be created stops the dashboard with one line naming 
     assert.equal(run.status, 2, run.stderr);
     const lines = run.stderr.trim().split('\n');
     assert.equal(lines.length, 1, run.stderr);
-    assert.match(lines[0]!, /^zai-proxy dashboard: DB_PATH .*not-a-folder\/history\.sqlite cannot be opened for writing \((EEXIST|ENOTDIR)\); point DB_PATH at /);
+    assert.match(
+      lines[0]!,
+      /^zai-proxy dashboard: DB_PATH .*not-a-folder\/history\.sqlite cannot be opened for writing \((EEXIST|ENOTDIR)\); point DB_PATH at /,
+    );
     assert.ok(!/\bat .*\(/.test(run.stderr), 'no stack trace');
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -43,7 +43,8 @@ function durationLines(okCounts: number[], slowCounts: number[], start: number) 
   // Two series (two status codes) so summing across series is exercised.
   const lines: string[] = [`process_start_time_seconds ${start}`];
   const emit = (code: string, counts: number[]) => {
-    for (const [i, b] of DURATION_BUCKETS.entries()) lines.push(`${dur}_bucket{status_code="${code}",variant="stable",le="${b}"} ${counts[i] ?? counts[counts.length - 1]}`);
+    for (const [i, b] of DURATION_BUCKETS.entries())
+      lines.push(`${dur}_bucket{status_code="${code}",variant="stable",le="${b}"} ${counts[i] ?? counts[counts.length - 1]}`);
     lines.push(`${dur}_bucket{status_code="${code}",variant="stable",le="+Inf"} ${counts[counts.length - 1]}`);
   };
   emit('200', okCounts);
@@ -132,7 +133,7 @@ test('tokens, cost across pricing tiers, quota choice and build info', () => {
   assert.equal(s.tokens.output_input_ratio, 4);
   assert.equal(s.tokens.lifetime.input, 200);
   assert.equal(s.cost_usd.window, 0.5);
-  assert.equal(s.cost_usd.per_hour, 0.5 / 10 * 3600);
+  assert.equal(s.cost_usd.per_hour, (0.5 / 10) * 3600);
   assert.equal(s.cost_usd.lifetime, 1.25);
   assert.deepEqual(s.quota?.windows, { five_hour: { limit_type: 'credit_limit', usage_ratio: 0.42, remaining_ratio: null, reset_ms: null } });
   assert.equal(s.quota?.sample_age_s, 12);
@@ -167,7 +168,10 @@ test('cost by model: window USD and per-day pace per model, summed over directio
   const { window_by_model: _drop, ...legacyCost } = legacy.cost_usd;
   (legacy as { cost_usd: unknown }).cost_usd = legacyCost;
   const hist = deriveSnapshot({ ts: 0, variant: 'v', windowS: 0, points: [], scrape }).histograms;
-  const merged = mergeSnapshots([s, other, legacy].map((snapshot) => ({ snapshot, histograms: hist })), 60_000).snapshot;
+  const merged = mergeSnapshots(
+    [s, other, legacy].map((snapshot) => ({ snapshot, histograms: hist })),
+    60_000,
+  ).snapshot;
   assert.deepEqual(merged.cost_usd.window_by_model, { 'glm-4.7': 0.75, 'glm-4.5-air': 0.25, 'glm-5': 2 });
   assert.equal(merged.cost_usd.window, 1 + 2 + 1);
   // 60 s covered: per-day pace from the summed counts, not a mean of the points' paces.
@@ -178,7 +182,9 @@ test('cost by model: window USD and per-day pace per model, summed over directio
 test('binding limit: the one binding most replicas, the upstream first on a tie; headroom per replica under the ceiling', () => {
   const bind = METRIC.zai_proxy_limiter_binding;
   const replica = (instance: string, binding: string, rate: number) => [
-    ...['none', 'learned_rate', 'concurrency', 'quota_pacing', 'upstream'].map((l) => `${bind}{limit="${l}",instance="${instance}",variant="v"} ${l === binding ? 1 : 0}`),
+    ...['none', 'learned_rate', 'concurrency', 'quota_pacing', 'upstream'].map(
+      (l) => `${bind}{limit="${l}",instance="${instance}",variant="v"} ${l === binding ? 1 : 0}`,
+    ),
     `${METRIC.zai_proxy_rate_limit_requests_per_second}{instance="${instance}",variant="v"} ${rate}`,
     `${METRIC.zai_proxy_rate_limit_ceiling}{instance="${instance}",variant="v"} 20`,
   ];
@@ -205,13 +211,20 @@ test('binding limit: the one binding most replicas, the upstream first on a tie;
   assert.equal(old.binding, null);
   assert.deepEqual(old.binding_replicas, {});
   assert.ok(Math.abs(old.ceiling_headroom_ratio! - 0.1) < 1e-12);
-  assert.equal(derive([`${METRIC.zai_proxy_rate_limit_ceiling}{variant="v"} 0`, `${METRIC.zai_proxy_rate_limit_requests_per_second}{variant="v"} 1`]).ceiling_headroom_ratio, null);
+  assert.equal(
+    derive([`${METRIC.zai_proxy_rate_limit_ceiling}{variant="v"} 0`, `${METRIC.zai_proxy_rate_limit_requests_per_second}{variant="v"} 1`])
+      .ceiling_headroom_ratio,
+    null,
+  );
 });
 
 test('binding limit over a rollup: the limit binding the most time, mean replicas and headroom; older points add nothing', () => {
   const hist = deriveSnapshot({ ts: 0, variant: 'v', windowS: 0, points: [], scrape }).histograms;
   const base = deriveSnapshot({ ts: 0, variant: 'v', windowS: 5, points: [], scrape }).snapshot;
-  const at = (ts: number, limiter: Partial<typeof base.limiter>) => ({ snapshot: { ...structuredClone(base), ts, limiter: { ...base.limiter, ...limiter } }, histograms: hist });
+  const at = (ts: number, limiter: Partial<typeof base.limiter>) => ({
+    snapshot: { ...structuredClone(base), ts, limiter: { ...base.limiter, ...limiter } },
+    histograms: hist,
+  });
   const legacy = at(15_000, {});
   delete legacy.snapshot.limiter.binding;
   delete legacy.snapshot.limiter.binding_replicas;

@@ -35,7 +35,10 @@ test('PROMETHEUS_URL source: snapshots and history from a real prometheus scrapi
   const target = new URL(proxies.stable!.url).host;
   const dir = mkdtempSync(join(tmpdir(), 'dash-prom-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: zai-proxy\n    static_configs:\n      - targets: ['${target}']\n`);
+  writeFileSync(
+    join(dir, 'prometheus.yml'),
+    `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: zai-proxy\n    static_configs:\n      - targets: ['${target}']\n`,
+  );
   const port = await freePort();
   const child = spawn(
     prometheus.path!,

@@ -65,7 +65,9 @@ test('retention prunes each tier by its own horizon, and the size is reported', 
 
 test('kill -9 while writing loses at most the round being written', async (t) => {
   const path = tempDb(t);
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'support/store-writer-child.ts'), path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'support/store-writer-child.ts'), path], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   t.after(() => child.kill('SIGKILL'));
   let lastAcked = 0;
   let buffer = '';
@@ -98,9 +100,18 @@ test('resume query returns rows strictly after (ts, variant); latest is per vari
   t.after(() => store.close());
   store.write([snapshotAt(5_000, 'canary', 1), snapshotAt(5_000, 'stable', 2)]);
   store.write([snapshotAt(10_000, 'canary', 3), snapshotAt(10_000, 'stable', 4)]);
-  assert.deepEqual(store.after(5_000, 'canary', 10).map((s) => `${s.ts}:${s.variant}`), ['5000:stable', '10000:canary', '10000:stable']);
+  assert.deepEqual(
+    store.after(5_000, 'canary', 10).map((s) => `${s.ts}:${s.variant}`),
+    ['5000:stable', '10000:canary', '10000:stable'],
+  );
   assert.deepEqual(store.after(10_000, 'stable', 10), []);
-  assert.deepEqual(store.latest().map((s) => [s.variant, s.requests.window]), [['canary', 3], ['stable', 4]]);
+  assert.deepEqual(
+    store.latest().map((s) => [s.variant, s.requests.window]),
+    [
+      ['canary', 3],
+      ['stable', 4],
+    ],
+  );
 });
 
 test('merged buckets are sealed into compressed blocks: same answers, histograms dropped, open tables stay shallow', (t) => {
@@ -122,12 +133,21 @@ test('merged buckets are sealed into compressed blocks: same answers, histograms
   assert.equal((db.prepare('SELECT COUNT(*) AS n FROM points_5s').get() as { n: number }).n, 12);
   assert.deepEqual(store.query('5s', t0, t0 + 3_600_000), before);
   // A range starting inside a block gets exactly its rows, in (ts, variant) order.
-  assert.deepEqual(store.query('5s', t0 + 55_000, t0 + 65_000, 'stable').map((s) => s.ts), [t0 + 55_000, t0 + 60_000, t0 + 65_000]);
-  assert.deepEqual(store.query('5s', t0 + 55_000, t0 + 60_000).map((s) => `${s.ts - t0}:${s.variant}`), ['55000:canary', '55000:stable', '60000:canary', '60000:stable']);
+  assert.deepEqual(
+    store.query('5s', t0 + 55_000, t0 + 65_000, 'stable').map((s) => s.ts),
+    [t0 + 55_000, t0 + 60_000, t0 + 65_000],
+  );
+  assert.deepEqual(
+    store.query('5s', t0 + 55_000, t0 + 60_000).map((s) => `${s.ts - t0}:${s.variant}`),
+    ['55000:canary', '55000:stable', '60000:canary', '60000:stable'],
+  );
   assert.equal(store.status().rows['5s'], 60);
   assert.equal(store.status().oldest_ms['5s'], t0);
   // Resume across the sealed/open boundary.
-  assert.deepEqual(store.after(t0 + 115_000, 'stable', 3).map((s) => `${s.ts - t0}:${s.variant}`), ['120000:canary', '120000:stable', '125000:canary']);
+  assert.deepEqual(
+    store.after(t0 + 115_000, 'stable', 3).map((s) => `${s.ts - t0}:${s.variant}`),
+    ['120000:canary', '120000:stable', '125000:canary'],
+  );
   store.close();
 
   // After a restart the rest of the hour rolls up from open rows only, and the hour is right.
@@ -141,7 +161,13 @@ test('merged buckets are sealed into compressed blocks: same answers, histograms
   assert.equal((db.prepare("SELECT COUNT(*) AS n FROM points_1m WHERE variant = 'stable'").get() as { n: number }).n, 0);
   assert.equal(store.query('1m', t0, t0 + 3_600_000, 'stable').length, 60);
   // A variant whose rows are all sealed (canary stopped after 150 s) still has a latest snapshot.
-  assert.deepEqual(store.latest().map((s) => [s.variant, s.ts - t0]), [['canary', 145_000], ['stable', 3_595_000]]);
+  assert.deepEqual(
+    store.latest().map((s) => [s.variant, s.ts - t0]),
+    [
+      ['canary', 145_000],
+      ['stable', 3_595_000],
+    ],
+  );
   // Blocks are much smaller than the open rows they replaced.
   const sealedBytes = (db.prepare('SELECT SUM(LENGTH(data)) AS b FROM blocks_5s').get() as { b: number }).b;
   const openRowBytes = JSON.stringify(snapshotAt(t0, 'stable', 1).snapshot).length;
@@ -153,7 +179,9 @@ test('a late row for a sealed bucket joins its block; a database from before sea
   const t0 = 1_700_000_000_000 - (1_700_000_000_000 % 3_600_000);
   // The old layout: open rows only, and a 1m watermark past them (their minute already merged).
   const old = new Database(path);
-  old.exec('CREATE TABLE points_5s (ts INTEGER NOT NULL, variant TEXT NOT NULL, snap TEXT NOT NULL, hist TEXT NOT NULL, PRIMARY KEY (ts, variant)) WITHOUT ROWID');
+  old.exec(
+    'CREATE TABLE points_5s (ts INTEGER NOT NULL, variant TEXT NOT NULL, snap TEXT NOT NULL, hist TEXT NOT NULL, PRIMARY KEY (ts, variant)) WITHOUT ROWID',
+  );
   old.exec('CREATE TABLE rollup_watermark (resolution TEXT PRIMARY KEY, done_until INTEGER NOT NULL)');
   const ins = old.prepare('INSERT INTO points_5s VALUES (?, ?, ?, ?)');
   for (let i = 0; i < 12; i++) {

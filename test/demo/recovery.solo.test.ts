@@ -52,15 +52,27 @@ describe('demo weather: both proxies recover after each storm', () => {
     rec.stop();
     for (const w of rec.windows) t.diagnostic(formatWindow(w));
     const events = demo.weather.slice(0, STORMS.length);
-    assert.deepEqual(events.map((e) => e.name), STORMS, 'every storm played');
+    assert.deepEqual(
+      events.map((e) => e.name),
+      STORMS,
+      'every storm played',
+    );
     for (const r of recoveries(rec.windows, events, WINDOW_MS, DEMO_CEILING_RPS, { together: TOGETHER, each: EACH })) {
-      t.diagnostic(`${r.name}: together ${r.combined ?? 'never'}, ${VARIANTS.map((v, i) => `${v} ${r.variants[i] ?? 'never'} (from ${r.baselines[i]!.toFixed(1)}/s)`).join(', ')} windows`);
+      t.diagnostic(
+        `${r.name}: together ${r.combined ?? 'never'}, ${VARIANTS.map((v, i) => `${v} ${r.variants[i] ?? 'never'} (from ${r.baselines[i]!.toFixed(1)}/s)`).join(', ')} windows`,
+      );
       assert.ok(r.endedAt !== undefined, `${r.name} ended`);
       // Before the storm each proxy was served something: the baseline is not vacuous.
       for (const [i, v] of VARIANTS.entries()) assert.ok(r.baselines[i]! >= 0.1 * DEMO_CEILING_RPS, `${v} was served before ${r.name}: ${r.baselines[i]}/s`);
-      assert.ok(r.combined !== undefined && r.combined <= WITHIN, `${r.name}: the simulator back above ${TOGETHER * 100} % of its ceiling within ${WITHIN} windows (took ${r.combined ?? 'never'})`);
+      assert.ok(
+        r.combined !== undefined && r.combined <= WITHIN,
+        `${r.name}: the simulator back above ${TOGETHER * 100} % of its ceiling within ${WITHIN} windows (took ${r.combined ?? 'never'})`,
+      );
       for (const [i, v] of VARIANTS.entries()) {
-        assert.ok(r.variants[i] !== undefined && r.variants[i]! <= WITHIN, `${r.name}: ${v} back above ${EACH * 100} % of its pre-storm rate within ${WITHIN} windows (took ${r.variants[i] ?? 'never'})`);
+        assert.ok(
+          r.variants[i] !== undefined && r.variants[i]! <= WITHIN,
+          `${r.name}: ${v} back above ${EACH * 100} % of its pre-storm rate within ${WITHIN} windows (took ${r.variants[i] ?? 'never'})`,
+        );
       }
     }
   });

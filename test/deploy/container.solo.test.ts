@@ -46,7 +46,10 @@ describe('container image', { skip, timeout: BUILD_TIMEOUT_MS + 5 * 60_000 }, ()
     run('buildah', ['from', '--pull-never', '--name', name, image]);
     containers.push(name);
     const envArgs = Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
-    const child = spawn('buildah', ['run', '--isolation', 'chroot', ...envArgs, name, '--', ...config.Entrypoint, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn('buildah', ['run', '--isolation', 'chroot', ...envArgs, name, '--', ...config.Entrypoint, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let output = '';
     child.stdout!.on('data', (d: Buffer) => (output += d));
     child.stderr!.on('data', (d: Buffer) => (output += d));
@@ -65,14 +68,28 @@ describe('container image', { skip, timeout: BUILD_TIMEOUT_MS + 5 * 60_000 }, ()
     const buildStart = Date.now();
     run(
       'podman',
-      ['build', '--isolation', 'chroot', '--format', 'docker', '--network', 'host', ...Object.entries(bases).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]), '-t', tag, '.'],
+      [
+        'build',
+        '--isolation',
+        'chroot',
+        '--format',
+        'docker',
+        '--network',
+        'host',
+        ...Object.entries(bases).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
+        '-t',
+        tag,
+        '.',
+      ],
       { timeout: BUILD_TIMEOUT_MS },
     );
     image = tag;
     const [inspected] = JSON.parse(run('podman', ['image', 'inspect', image])) as { Config: ImageConfig; Healthcheck?: { Test: string[] }; Size: number }[];
     config = inspected!.Config;
     healthcheck = inspected!.Healthcheck?.Test ?? [];
-    console.log(`container image ${image}: ${(inspected!.Size / 1e6).toFixed(0)} MB; bases ${(basesMs / 1000).toFixed(0)}s, build ${((Date.now() - buildStart) / 1000).toFixed(0)}s`);
+    console.log(
+      `container image ${image}: ${(inspected!.Size / 1e6).toFixed(0)} MB; bases ${(basesMs / 1000).toFixed(0)}s, build ${((Date.now() - buildStart) / 1000).toFixed(0)}s`,
+    );
     sim = await startSimulator({ port: 0, host: '127.0.0.1' });
   });
 
@@ -109,7 +126,11 @@ describe('container image', { skip, timeout: BUILD_TIMEOUT_MS + 5 * 60_000 }, ()
       const fs = require('node:fs');
       const dev = Object.keys(require('./package.json').devDependencies).filter((d) => fs.existsSync('node_modules/' + d));
       console.log(JSON.stringify({ sqlite: db.prepare('select sqlite_version() as v').get().v, dev, src: fs.existsSync('src') }));`;
-    const out = JSON.parse(run('buildah', ['run', '--isolation', 'chroot', name, '--', 'node', '-e', probe]).trim().split('\n').pop()!) as { sqlite: string; dev: string[]; src: boolean };
+    const out = JSON.parse(run('buildah', ['run', '--isolation', 'chroot', name, '--', 'node', '-e', probe]).trim().split('\n').pop()!) as {
+      sqlite: string;
+      dev: string[];
+      src: boolean;
+    };
     assert.match(out.sqlite, /^3\./);
     assert.deepEqual(out.dev, [], 'no dev dependency in the runtime image');
     assert.equal(out.src, false, 'no TypeScript sources in the runtime image');

@@ -100,7 +100,11 @@ describe('Kubernetes manifests in deploy/kubernetes', () => {
   });
 
   it('stable, canary and dashboard each take their image tag from their own kustomization', () => {
-    for (const [dir, deployment] of [['stable', 'zai-proxy-stable'], ['canary', 'zai-proxy-canary'], ['dashboard', 'zai-proxy-dashboard']] as const) {
+    for (const [dir, deployment] of [
+      ['stable', 'zai-proxy-stable'],
+      ['canary', 'zai-proxy-canary'],
+      ['dashboard', 'zai-proxy-dashboard'],
+    ] as const) {
       const k = parse(readFileSync(join(root, dir, 'kustomization.yaml'), 'utf8')) as { images: { name: string; newName: string; newTag: string }[] };
       const [image] = k.images;
       assert.equal(image?.name, 'zai-proxy');
@@ -190,7 +194,10 @@ describe('Kubernetes manifests in deploy/kubernetes', () => {
       assert.ok(pod.volumes?.some((v) => v.name === mount.name));
       const graceMs = parseDurationMs(env.get('SHUTDOWN_GRACE') ?? '30s')!;
       const period = pod.terminationGracePeriodSeconds ?? 30;
-      assert.ok(period >= graceMs / 1000 + 5 && period <= graceMs / 1000 + 30, `terminationGracePeriodSeconds ${period} should be SHUTDOWN_GRACE plus a small margin`);
+      assert.ok(
+        period >= graceMs / 1000 + 5 && period <= graceMs / 1000 + 30,
+        `terminationGracePeriodSeconds ${period} should be SHUTDOWN_GRACE plus a small margin`,
+      );
     });
   }
 
@@ -198,15 +205,25 @@ describe('Kubernetes manifests in deploy/kubernetes', () => {
     const sm = named('ServiceMonitor', 'zai-proxy');
     const selector = (sm.spec.selector as { matchLabels: Labels }).matchLabels;
     const scraped = byKind('Service').filter((s) => matches(selector, s.metadata.labels));
-    assert.deepEqual(scraped.map((s) => s.metadata.name).sort(), ['zai-proxy-canary', 'zai-proxy-stable'], 'each pod is scraped once, through its variant Service');
+    assert.deepEqual(
+      scraped.map((s) => s.metadata.name).sort(),
+      ['zai-proxy-canary', 'zai-proxy-stable'],
+      'each pod is scraped once, through its variant Service',
+    );
     assert.equal(sm.spec.endpoints?.length, 1);
     const ep = sm.spec.endpoints![0]!;
     assert.deepEqual([ep.path, ep.interval, ep.scrapeTimeout], ['/metrics', '15s', '10s']);
-    for (const s of scraped) assert.ok(s.spec.ports?.some((p) => p.name === ep.port), `${s.metadata.name} has no port ${ep.port}`);
+    for (const s of scraped)
+      assert.ok(
+        s.spec.ports?.some((p) => p.name === ep.port),
+        `${s.metadata.name} has no port ${ep.port}`,
+      );
   });
 
   it('the PrometheusRule carries exactly the rules promtool tests', () => {
-    const standalone = parse(readFileSync(fileURLToPath(new URL('../../deploy/prometheus/rules/zai-proxy.rules.yml', import.meta.url)), 'utf8')) as { groups: unknown[] };
+    const standalone = parse(readFileSync(fileURLToPath(new URL('../../deploy/prometheus/rules/zai-proxy.rules.yml', import.meta.url)), 'utf8')) as {
+      groups: unknown[];
+    };
     assert.deepEqual(named('PrometheusRule', 'zai-proxy').spec.groups, standalone.groups, 'regenerate with deploy/kubernetes/generate-prometheusrule.ts');
   });
 
@@ -221,7 +238,10 @@ describe('Kubernetes manifests in deploy/kubernetes', () => {
     assert.equal(c.ports?.find((p) => p.name === 'http')?.containerPort, Number(env.get('DASHBOARD_PORT')));
     assert.equal(c.securityContext?.readOnlyRootFilesystem, true);
     const db = env.get('DB_PATH') ?? '';
-    assert.ok(c.volumeMounts?.some((m) => db.startsWith(`${m.mountPath}/`)), `no volume holds ${db}`);
+    assert.ok(
+      c.volumeMounts?.some((m) => db.startsWith(`${m.mountPath}/`)),
+      `no volume holds ${db}`,
+    );
     assert.equal(named('Service', 'zai-proxy-dashboard').spec.ports?.[0]?.targetPort, 'http');
   });
 
@@ -237,6 +257,9 @@ describe('Kubernetes manifests in deploy/kubernetes', () => {
     const port = redis.spec.ports?.find((p) => p.port === Number(url.port));
     assert.ok(port, `Service ${url.hostname} has no port ${url.port}`);
     const pods = deployments.filter((d) => matches(redis.spec.selector as Labels, podLabels(d)));
-    assert.deepEqual(pods.map((d) => d.metadata.name), ['zai-proxy-redis']);
+    assert.deepEqual(
+      pods.map((d) => d.metadata.name),
+      ['zai-proxy-redis'],
+    );
   });
 });

@@ -47,13 +47,14 @@ const LABEL_VALUES: Record<string, readonly string[]> = {
 };
 
 function labelSets(names: readonly string[]): Record<string, string>[] {
-  return names.reduce<Record<string, string>[]>(
-    (sets, name) => sets.flatMap((s) => (LABEL_VALUES[name] ?? ['x']).map((v) => ({ ...s, [name]: v }))),
-    [{}],
-  );
+  return names.reduce<Record<string, string>[]>((sets, name) => sets.flatMap((s) => (LABEL_VALUES[name] ?? ['x']).map((v) => ({ ...s, [name]: v }))), [{}]);
 }
 
-type Touchable = { inc?: (l: Record<string, string>, v: number) => void; set?: (l: Record<string, string>, v: number) => void; observe?: (l: Record<string, string>, v: number) => void };
+type Touchable = {
+  inc?: (l: Record<string, string>, v: number) => void;
+  set?: (l: Record<string, string>, v: number) => void;
+  observe?: (l: Record<string, string>, v: number) => void;
+};
 
 /** Advances every family of the catalogue once, the way steady traffic would. */
 function tick(m: Metrics, n: number): void {
@@ -142,7 +143,11 @@ describe('monitoring against a real Prometheus scraping catalogue exporters', { 
       dashboard: { file: dashboardFile, model: dashboard },
     });
     const report = formatChecklist(checks);
-    assert.deepEqual(checks.filter((c) => c.status !== 'pass'), [], report);
+    assert.deepEqual(
+      checks.filter((c) => c.status !== 'pass'),
+      [],
+      report,
+    );
     assert.match(report, /✓ 2 proxy target\(s\) up/);
     const families = Object.keys(CATALOGUE).length;
     assert.match(report, new RegExp(`✓ ${families} of ${families} catalogue metric families present`));

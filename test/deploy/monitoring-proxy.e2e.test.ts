@@ -124,9 +124,18 @@ describe('monitoring against a real Prometheus scraping live proxies', { skip: p
   });
 
   it('verify-monitoring passes with every line ✓', async () => {
-    const checks = await verifyMonitoring(prom.api, { prometheusUrl: prom.url, job: 'zai-proxy', expectedIntervalSeconds: 1, dashboard: { file: dashboardFile, model: dashboard } });
+    const checks = await verifyMonitoring(prom.api, {
+      prometheusUrl: prom.url,
+      job: 'zai-proxy',
+      expectedIntervalSeconds: 1,
+      dashboard: { file: dashboardFile, model: dashboard },
+    });
     const report = formatChecklist(checks);
-    assert.deepEqual(checks.filter((c) => c.status !== 'pass'), [], report);
+    assert.deepEqual(
+      checks.filter((c) => c.status !== 'pass'),
+      [],
+      report,
+    );
     assert.match(report, /✓ token counters moving/);
   });
 
@@ -134,7 +143,9 @@ describe('monitoring against a real Prometheus scraping live proxies', { skip: p
     const stopped = proxies[1]!;
     const address = new URL(stopped.url).host;
     await stopped.close();
-    await prom.waitFor('Prometheus to mark the stopped proxy down', async () => (await prom.api.targets()).some((t) => t.instance === address && t.health === 'down'));
+    await prom.waitFor('Prometheus to mark the stopped proxy down', async () =>
+      (await prom.api.targets()).some((t) => t.instance === address && t.health === 'down'),
+    );
     const checks = await verifyMonitoring(prom.api, { prometheusUrl: prom.url, job: 'zai-proxy', expectedIntervalSeconds: 1 });
     assert.equal(passed(checks), false);
     assert.ok(

@@ -56,13 +56,25 @@ describe('verify-monitoring against a real Prometheus scraping one production pr
   });
 
   it('passes; the comparison panels are warnings that name the variants missing', async () => {
-    const checks = await verifyMonitoring(prom.api, { prometheusUrl: prom.url, job: 'zai-proxy', expectedIntervalSeconds: 1, dashboard: { file: dashboardFile, model: dashboard } });
+    const checks = await verifyMonitoring(prom.api, {
+      prometheusUrl: prom.url,
+      job: 'zai-proxy',
+      expectedIntervalSeconds: 1,
+      dashboard: { file: dashboardFile, model: dashboard },
+    });
     const report = formatChecklist(checks);
     assert.ok(passed(checks), report);
     const notApplicable = checks.filter((c) => c.status === 'warn' && c.title.includes('not applicable'));
     assert.ok(notApplicable.length >= 2, report);
-    for (const c of notApplicable) assert.match(c.title, /it compares canary with stable, but canary and stable do not report \(variants reporting: production\)/);
-    assert.ok(notApplicable.some((c) => c.title.startsWith('panel "Canary / stable p95"')), report);
-    assert.ok(notApplicable.some((c) => c.title.startsWith('panel "Canary / stable tokens per request"')), report);
+    for (const c of notApplicable)
+      assert.match(c.title, /it compares canary with stable, but canary and stable do not report \(variants reporting: production\)/);
+    assert.ok(
+      notApplicable.some((c) => c.title.startsWith('panel "Canary / stable p95"')),
+      report,
+    );
+    assert.ok(
+      notApplicable.some((c) => c.title.startsWith('panel "Canary / stable tokens per request"')),
+      report,
+    );
   });
 });

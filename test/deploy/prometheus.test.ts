@@ -37,8 +37,14 @@ describe('alert unit test coverage', () => {
       .flatMap((t) => t.alert_rule_test ?? []);
     for (const alert of alerts) {
       const mine = cases.filter((c) => c.alertname === alert);
-      assert.ok(mine.some((c) => (c.exp_alerts ?? []).length > 0), `${alert} never shown firing`);
-      assert.ok(mine.some((c) => (c.exp_alerts ?? []).length === 0), `${alert} never shown quiet`);
+      assert.ok(
+        mine.some((c) => (c.exp_alerts ?? []).length > 0),
+        `${alert} never shown firing`,
+      );
+      assert.ok(
+        mine.some((c) => (c.exp_alerts ?? []).length === 0),
+        `${alert} never shown quiet`,
+      );
     }
   });
 });
@@ -81,7 +87,9 @@ describe('deploy/prometheus with promtool', { skip: promtool.skip }, () => {
   });
 
   it('every alert passes its unit tests', async () => {
-    const tests = readdirSync(`${dir}/tests`).filter((f) => f.endsWith('.yml')).map((f) => `tests/${f}`);
+    const tests = readdirSync(`${dir}/tests`)
+      .filter((f) => f.endsWith('.yml'))
+      .map((f) => `tests/${f}`);
     assert.ok(tests.length >= 3);
     // promtool exits non-zero (execFile rejects) when any test fails.
     const { stdout } = await run(promtool.path!, ['test', 'rules', ...tests], { cwd: dir });

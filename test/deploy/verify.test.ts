@@ -4,7 +4,16 @@ import { ConfigError } from '../../src/config/fields.js';
 import { CATALOGUE, type MetricName } from '../../src/metrics/catalogue.js';
 import type { PrometheusApi, QueryResult, ScrapeTarget } from '../../src/monitoring/prometheus-api.js';
 import { PrometheusUnreachableError } from '../../src/monitoring/prometheus-api.js';
-import { buildChecklist, comparedVariants, EVENT_DRIVEN_FAMILIES, formatChecklist, type Observations, passed, seriesOfFamily, verifyMonitoring } from '../../src/monitoring/verify.js';
+import {
+  buildChecklist,
+  comparedVariants,
+  EVENT_DRIVEN_FAMILIES,
+  formatChecklist,
+  type Observations,
+  passed,
+  seriesOfFamily,
+  verifyMonitoring,
+} from '../../src/monitoring/verify.js';
 import { parseVerifyArgs } from '../../src/monitoring/verify-main.js';
 
 const families = Object.keys(CATALOGUE) as MetricName[];
@@ -27,7 +36,9 @@ const healthy = (over: Partial<Observations> = {}): Observations => ({
   traffic: { windowSeconds: 150, completions: 40, tokens: 12000 },
   dashboard: {
     file: 'zai-proxy.json',
-    panels: [{ panel: 'Total tokens (1h)', refId: 'A', expr: 'sum(increase(zai_proxy_tokens_total[1h]))', result: { ok: true, samples: [{ labels: {}, value: 5 }] } }],
+    panels: [
+      { panel: 'Total tokens (1h)', refId: 'A', expr: 'sum(increase(zai_proxy_tokens_total[1h]))', result: { ok: true, samples: [{ labels: {}, value: 5 }] } },
+    ],
   },
   ...over,
 });
@@ -38,7 +49,10 @@ describe('verify-monitoring checklist', () => {
   it('passes a healthy setup with every line ✓', () => {
     const checks = buildChecklist(healthy());
     assert.ok(passed(checks));
-    assert.deepEqual(checks.filter((c) => c.status !== 'pass'), []);
+    assert.deepEqual(
+      checks.filter((c) => c.status !== 'pass'),
+      [],
+    );
     assert.match(formatChecklist(checks), /^✓ Prometheus answers at http:\/\/prom:9090\n✓ 2 proxy target\(s\) up/);
   });
 
@@ -113,9 +127,23 @@ describe('verify-monitoring checklist', () => {
 });
 
 describe('comparison panels with one or two variants', () => {
-  const compare = 'histogram_quantile(0.95, sum by (le) (rate(zai_proxy_request_duration_seconds_bucket{variant="canary"}[10m]))) / histogram_quantile(0.95, sum by (le) (rate(zai_proxy_request_duration_seconds_bucket{variant="stable"}[10m])))';
+  const compare =
+    'histogram_quantile(0.95, sum by (le) (rate(zai_proxy_request_duration_seconds_bucket{variant="canary"}[10m]))) / histogram_quantile(0.95, sum by (le) (rate(zai_proxy_request_duration_seconds_bucket{variant="stable"}[10m])))';
   const withPanel = (variants: string[] | undefined, samples: number) =>
-    healthy({ variants, dashboard: { file: 'd.json', panels: [{ panel: 'Canary / stable p95', refId: 'A', expr: compare, result: { ok: true, samples: Array.from({ length: samples }, () => ({ labels: {}, value: 1 })) } }] } });
+    healthy({
+      variants,
+      dashboard: {
+        file: 'd.json',
+        panels: [
+          {
+            panel: 'Canary / stable p95',
+            refId: 'A',
+            expr: compare,
+            result: { ok: true, samples: Array.from({ length: samples }, () => ({ labels: {}, value: 1 })) },
+          },
+        ],
+      },
+    });
 
   it('reads the compared variants from literal matchers only', () => {
     assert.deepEqual(comparedVariants(compare), ['canary', 'stable']);
@@ -124,9 +152,16 @@ describe('comparison panels with one or two variants', () => {
 
   it('is not applicable (a warning naming why) when only one variant reports', () => {
     const o = withPanel(['production'], 0);
-    assert.deepEqual(failures(o).filter((c) => c.title.includes('Canary / stable')), []);
+    assert.deepEqual(
+      failures(o).filter((c) => c.title.includes('Canary / stable')),
+      [],
+    );
     assert.ok(
-      warnings(o).some((c) => c.title === 'panel "Canary / stable p95" A not applicable: it compares canary with stable, but canary and stable do not report (variants reporting: production)'),
+      warnings(o).some(
+        (c) =>
+          c.title ===
+          'panel "Canary / stable p95" A not applicable: it compares canary with stable, but canary and stable do not report (variants reporting: production)',
+      ),
       formatChecklist(buildChecklist(o)),
     );
     assert.ok(warnings(withPanel(['stable'], 0)).some((c) => c.title.includes('but canary does not report (variants reporting: stable)')));
@@ -142,14 +177,23 @@ describe('verifyMonitoring over a Prometheus API', () => {
   it('keeps only the proxy jobs and substitutes dashboard variables before querying', async () => {
     const queries: string[] = [];
     const api: PrometheusApi = {
-      targets: async () => [target(), target({ job: 'zai-proxy-canary' }), target({ job: 'node-exporter', health: 'down' }), target({ job: 'zai-proxyish', health: 'down' })],
+      targets: async () => [
+        target(),
+        target({ job: 'zai-proxy-canary' }),
+        target({ job: 'node-exporter', health: 'down' }),
+        target({ job: 'zai-proxyish', health: 'down' }),
+      ],
       query: async (expr) => {
         queries.push(expr);
         if (expr.startsWith('group by (__name__)')) return { ok: true, samples: [...everySeries].map((s) => ({ labels: { __name__: s }, value: 1 })) };
         return { ok: true, samples: [{ labels: {}, value: 3 }] };
       },
     };
-    const model = { panels: [{ type: 'row', panels: [{ title: 'T', targets: [{ refId: 'A', expr: 'sum(rate(zai_proxy_tokens_total{variant=~"$variant"}[$__rate_interval]))' }] }] }] };
+    const model = {
+      panels: [
+        { type: 'row', panels: [{ title: 'T', targets: [{ refId: 'A', expr: 'sum(rate(zai_proxy_tokens_total{variant=~"$variant"}[$__rate_interval]))' }] }] },
+      ],
+    };
     const checks = await verifyMonitoring(api, { prometheusUrl: 'http://p', job: 'zai-proxy', expectedIntervalSeconds: 15, dashboard: { file: 'd', model } });
     assert.ok(passed(checks), formatChecklist(checks));
     assert.ok(queries.includes('sum(rate(zai_proxy_tokens_total{variant=~".*"}[60s]))'));

@@ -21,7 +21,13 @@ test('input items become chat messages: developer → system, images kept, reaso
     instructions: 'SYS',
     input: [
       { type: 'message', role: 'developer', content: [{ type: 'input_text', text: 'DEV' }] },
-      { role: 'user', content: [{ type: 'input_text', text: 'look' }, { type: 'input_image', image_url: 'data:image/png;base64,AAAA' }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'input_text', text: 'look' },
+          { type: 'input_image', image_url: 'data:image/png;base64,AAAA' },
+        ],
+      },
       { type: 'reasoning', id: 'rs_1', summary: [], encrypted_content: 'opaque' },
       { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'I will run two things.' }] },
       { type: 'function_call', call_id: 'c1', name: 'shell', arguments: '{"command":"ls"}' },
@@ -115,7 +121,17 @@ function events(text: string) {
   return text
     .split('\n\n')
     .filter((b) => b.startsWith('event: '))
-    .map((b) => JSON.parse(b.slice(b.indexOf('data: ') + 6)) as { type: string; sequence_number: number; output_index?: number; item?: Record<string, unknown>; response?: Record<string, unknown>; delta?: string });
+    .map(
+      (b) =>
+        JSON.parse(b.slice(b.indexOf('data: ') + 6)) as {
+          type: string;
+          sequence_number: number;
+          output_index?: number;
+          item?: Record<string, unknown>;
+          response?: Record<string, unknown>;
+          delta?: string;
+        },
+    );
 }
 
 test('stream: two tool calls become two items in order, a custom tool call keeps its raw input, usage lands on response.completed', () => {
@@ -179,7 +195,9 @@ test('stream: finish_reason length ends in response.incomplete; an error event o
   const cut = new ResponsesStream(CTX);
   const c = cut.push(Buffer.from(chunk({ content: 'abc' }))) + cut.end(false);
   assert.deepEqual(
-    events(c).map((e) => e.type).slice(-4),
+    events(c)
+      .map((e) => e.type)
+      .slice(-4),
     ['response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'response.failed'],
   );
 });

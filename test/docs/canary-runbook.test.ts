@@ -73,7 +73,15 @@ function commands(markdown: string): { section: string; line: string }[] {
   return out;
 }
 
-const KINDS: Record<string, string> = { deploy: 'Deployment', deployment: 'Deployment', deployments: 'Deployment', rollout: 'Rollout', rollouts: 'Rollout', svc: 'Service', service: 'Service' };
+const KINDS: Record<string, string> = {
+  deploy: 'Deployment',
+  deployment: 'Deployment',
+  deployments: 'Deployment',
+  rollout: 'Rollout',
+  rollouts: 'Rollout',
+  svc: 'Service',
+  service: 'Service',
+};
 
 function object(kindWord: string, name: string, namespace: string | undefined): Resource & { spec?: any } {
   const kind = KINDS[kindWord.toLowerCase()];
@@ -145,7 +153,10 @@ function checkKubectl(args: string[]): void {
   } else if (verb === 'scale') {
     const [target] = objectAt(rest, 1, namespace);
     assert.ok(['Deployment', 'Rollout'].includes(target.kind), `${target.kind} cannot be scaled`);
-    assert.ok(rest.some((w) => /^--replicas=\d+$/.test(w)), 'scale needs --replicas=N');
+    assert.ok(
+      rest.some((w) => /^--replicas=\d+$/.test(w)),
+      'scale needs --replicas=N',
+    );
   } else if (verb === 'rollout' && ['status', 'undo', 'restart'].includes(sub!)) {
     const [target] = objectAt(rest, 2, namespace);
     assert.equal(target.kind, 'Deployment', 'kubectl rollout works on Deployments');
@@ -199,7 +210,10 @@ describe('the canary runbook', () => {
 
   it('has a command for rolling out, watching, promoting and rolling back', () => {
     for (const section of ['Plain kustomize', 'Argo Rollouts', 'Without a mesh (the proxy splits)', 'Watch it', 'Promote', 'Roll back']) {
-      assert.ok(lines.some((l) => l.section === section), `no command under "${section}"`);
+      assert.ok(
+        lines.some((l) => l.section === section),
+        `no command under "${section}"`,
+      );
     }
     assert.ok(lines.length >= 10, `only ${lines.length} commands`);
   });
@@ -223,9 +237,12 @@ describe('the canary runbook', () => {
   });
 
   it('every canary alert links a section of this runbook', () => {
-    const rules = parse(read('deploy/prometheus/rules/zai-proxy.rules.yml')) as { groups: { name: string; rules: { alert: string; annotations: Record<string, string> }[] }[] };
+    const rules = parse(read('deploy/prometheus/rules/zai-proxy.rules.yml')) as {
+      groups: { name: string; rules: { alert: string; annotations: Record<string, string> }[] }[];
+    };
     const canary = rules.groups.find((g) => g.name === 'zai-proxy-canary')!.rules;
     assert.ok(canary.length >= 3);
-    for (const r of canary) assert.match(r.annotations.runbook_url ?? '', /^docs\/runbooks\/canary\.md#canary-/, `${r.alert} has no runbook_url into the canary runbook`);
+    for (const r of canary)
+      assert.match(r.annotations.runbook_url ?? '', /^docs\/runbooks\/canary\.md#canary-/, `${r.alert} has no runbook_url into the canary runbook`);
   });
 });

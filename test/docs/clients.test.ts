@@ -31,7 +31,11 @@ const ask = async (c: ReturnType<typeof clients>) => {
   const msg = await c.anthropic.messages.create({ model: 'glm-4.7', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] });
   return { chat: chat.choices[0]?.message.content ?? '', msg: msg.content.length };
 };
-const status = async (p: Promise<unknown>) => p.then(() => 200, (e: unknown) => (e as { status?: number }).status ?? -1);
+const status = async (p: Promise<unknown>) =>
+  p.then(
+    () => 200,
+    (e: unknown) => (e as { status?: number }).status ?? -1,
+  );
 
 async function withSetup(env: Record<string, string>, requiredKey: string, body: (url: string) => Promise<void>): Promise<void> {
   const sim = await startSimulator({ scenario: { requiredKey, outputTokens: 4 } });
@@ -48,7 +52,8 @@ async function withSetup(env: Record<string, string>, requiredKey: string, body:
 
 describe('docs/clients.md: which key goes where', () => {
   it('has the three rows this test plays', () => {
-    for (const row of [/^\| `ZAI_API_KEY` set, `PROXY_API_KEYS` empty \|/m, /^\| `ZAI_API_KEY` set, `PROXY_API_KEYS=k1,k2` \|/m, /^\| `ZAI_API_KEY` unset \|/m]) assert.match(page, row);
+    for (const row of [/^\| `ZAI_API_KEY` set, `PROXY_API_KEYS` empty \|/m, /^\| `ZAI_API_KEY` set, `PROXY_API_KEYS=k1,k2` \|/m, /^\| `ZAI_API_KEY` unset \|/m])
+      assert.match(page, row);
   });
 
   it('ZAI_API_KEY set, PROXY_API_KEYS empty: any non-empty key works, the operator key goes upstream', async () => {
@@ -73,7 +78,10 @@ describe('docs/clients.md: which key goes where', () => {
       const r = await ask(clients(url, USER));
       assert.ok(r.chat.length > 0 && r.msg > 0);
       // The simulator requires USER: another key is refused upstream, so it really was forwarded.
-      assert.equal(await status(clients(url, 'someone-else').openai.chat.completions.create({ model: 'glm-4.7', messages: [{ role: 'user', content: 'hi' }] })), 401);
+      assert.equal(
+        await status(clients(url, 'someone-else').openai.chat.completions.create({ model: 'glm-4.7', messages: [{ role: 'user', content: 'hi' }] })),
+        401,
+      );
     });
   });
 });

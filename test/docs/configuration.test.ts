@@ -99,7 +99,13 @@ function checkDefaults(shape: Shape, heading: string): void {
     const shown = /`([^`]+)`/.exec(row.cells[1] ?? '')?.[1];
     assert.ok(shown !== undefined, `${name}: the default column shows no value (the code's default is ${JSON.stringify(def)})`);
     const kind = field.description ?? '';
-    const read = kind.startsWith('a duration') ? parseDurationMs(shown) : typeof def === 'number' ? Number(shown) : typeof def === 'boolean' ? shown === 'true' : shown;
+    const read = kind.startsWith('a duration')
+      ? parseDurationMs(shown)
+      : typeof def === 'number'
+        ? Number(shown)
+        : typeof def === 'boolean'
+          ? shown === 'true'
+          : shown;
     assert.deepEqual(read, def, `${name}: docs/configuration.md says the default is ${shown}, the code's is ${JSON.stringify(def)}`);
   }
 }
@@ -119,7 +125,7 @@ describe('docs/configuration.md', () => {
     assert.deepEqual(stale, [], `in docs/configuration.md but read nowhere in src/, bin/, scripts/ or test/support/: ${stale.join(', ')}`);
   });
 
-  it('documents each command\'s variables in its section', () => {
+  it("documents each command's variables in its section", () => {
     const cases: [string, Shape][] = [
       ['Proxy (`serve` and `start`)', proxyEnvShape as unknown as Shape],
       ['Dashboard (`dashboard` and `start`)', dashboardEnvShape as unknown as Shape],

@@ -16,7 +16,10 @@ import { filesUnder, read, root } from './support.js';
 interface Obj extends Resource {
   spec?: {
     ports?: { port: number }[];
-    template?: { metadata: { labels: Record<string, string> }; spec: { containers: { env?: { valueFrom?: { secretKeyRef?: { name: string; key: string } } }[] }[] } };
+    template?: {
+      metadata: { labels: Record<string, string> };
+      spec: { containers: { env?: { valueFrom?: { secretKeyRef?: { name: string; key: string } } }[] }[] };
+    };
   };
 }
 const base = kustomize(join(root, 'deploy/kubernetes')) as Obj[];
@@ -47,7 +50,9 @@ function commandsIn(markdown: string): string[] {
 const podTemplates = all.flatMap((o) => (o.spec?.template ? [o.spec.template] : []));
 const secretRefs = (docText: string) => {
   const refs = new Set<string>();
-  for (const t of podTemplates) for (const c of t.spec.containers) for (const e of c.env ?? []) if (e.valueFrom?.secretKeyRef) refs.add(`${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`);
+  for (const t of podTemplates)
+    for (const c of t.spec.containers)
+      for (const e of c.env ?? []) if (e.valueFrom?.secretKeyRef) refs.add(`${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`);
   // A patch the same page shows (an overlay adding a variable from a Secret of its own).
   for (const m of docText.matchAll(/secretKeyRef:\s*\{\s*name:\s*([\w.-]+),\s*key:\s*([\w.-]+)\s*\}/g)) refs.add(`${m[1]}/${m[2]}`);
   return refs;
@@ -86,7 +91,8 @@ function check(cmd: string, docText: string): string | null {
   const secret = /create secret generic ([\w.-]+)/.exec(cmd);
   if (secret) {
     const refs = secretRefs(docText);
-    for (const m of cmd.matchAll(/--from-literal=([\w.-]+)=/g)) if (!refs.has(`${secret[1]}/${m[1]}`)) return `no container reads key ${m[1]} of Secret ${secret[1]}`;
+    for (const m of cmd.matchAll(/--from-literal=([\w.-]+)=/g))
+      if (!refs.has(`${secret[1]}/${m[1]}`)) return `no container reads key ${m[1]} of Secret ${secret[1]}`;
   }
   return null;
 }
@@ -96,8 +102,17 @@ describe('kubectl commands in docs/', () => {
 
   it('the step-by-step page gives its commands', () => {
     const mine = found.filter((f) => f.file === 'docs/deploy-kubernetes.md').map((f) => f.cmd);
-    for (const needle of ['apply -f deploy/kubernetes/namespace.yaml', 'create secret generic zai-api-key', 'apply -k deploy/kubernetes', 'port-forward svc/zai-proxy 8080', 'port-forward svc/zai-proxy-dashboard']) {
-      assert.ok(mine.some((c) => c.includes(needle)), `docs/deploy-kubernetes.md: no command with "${needle}" (found: ${mine.join(' | ')})`);
+    for (const needle of [
+      'apply -f deploy/kubernetes/namespace.yaml',
+      'create secret generic zai-api-key',
+      'apply -k deploy/kubernetes',
+      'port-forward svc/zai-proxy 8080',
+      'port-forward svc/zai-proxy-dashboard',
+    ]) {
+      assert.ok(
+        mine.some((c) => c.includes(needle)),
+        `docs/deploy-kubernetes.md: no command with "${needle}" (found: ${mine.join(' | ')})`,
+      );
     }
   });
 

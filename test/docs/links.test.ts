@@ -54,7 +54,10 @@ function anchorsOf(markdown: string): Set<string> {
     if (line.startsWith('```')) fenced = !fenced;
     const m = !fenced && /^#{1,6}\s+(.+?)\s*#*$/.exec(line);
     if (!m) continue;
-    const slug = m[1]!.toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+    const slug = m[1]!
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N} _-]/gu, '')
+      .replace(/ /g, '-');
     const n = seen.get(slug) ?? 0;
     seen.set(slug, n + 1);
     out.add(n === 0 ? slug : `${slug}-${n}`);
@@ -85,7 +88,6 @@ function links(): Link[] {
   }
   return out;
 }
-
 
 describe('the repository points only at itself', () => {
   it('no file under src/, bin/, scripts/, test/, deploy/, docs/, web/src/ or bench/ names a path outside the repository', () => {

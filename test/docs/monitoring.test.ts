@@ -14,8 +14,8 @@ interface Rule {
   alert?: string;
   annotations?: Record<string, string>;
 }
-const rules: Rule[] = filesUnder('deploy/prometheus/rules', (p) => /\.ya?ml$/.test(p)).flatMap(
-  (f) => (parse(read(f)) as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules),
+const rules: Rule[] = filesUnder('deploy/prometheus/rules', (p) => /\.ya?ml$/.test(p)).flatMap((f) =>
+  (parse(read(f)) as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules),
 );
 const alerts = rules.filter((r) => r.alert !== undefined);
 

@@ -48,7 +48,10 @@ export function variableRows(markdown: string): { names: string[]; cells: string
   const rows: { names: string[]; cells: string[] }[] = [];
   for (const line of markdown.split('\n')) {
     if (!line.startsWith('|')) continue;
-    const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+    const cells = line
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim());
     const names = [...(cells[0] ?? '').matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((m) => m[1]!);
     if (names.length > 0) rows.push({ names, cells });
   }

@@ -48,7 +48,9 @@ async function gatedUpstream(simOrigin: string): Promise<GatedUpstream> {
       waiting++;
       await opened;
       waiting--;
-      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length', 'transfer-encoding'].includes(k))) as Record<string, string>;
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length', 'transfer-encoding'].includes(k)),
+      ) as Record<string, string>;
       const up = await request(`${simOrigin}${req.url}`, { method: req.method as 'POST', headers, body });
       res.writeHead(up.statusCode, { 'content-type': String(up.headers['content-type'] ?? 'application/json') });
       for await (const c of up.body) res.write(c);
@@ -117,7 +119,14 @@ describe('global budget for held request bodies', () => {
     const base = await memory.sample();
     await memory.watch();
     let peakHeld = 0;
-    const sampler = setInterval(() => void held().then((h) => (peakHeld = Math.max(peakHeld, h)), () => undefined), 50);
+    const sampler = setInterval(
+      () =>
+        void held().then(
+          (h) => (peakHeld = Math.max(peakHeld, h)),
+          () => undefined,
+        ),
+      50,
+    );
     gate.close();
     try {
       let answered = 0;

@@ -41,11 +41,13 @@ describe('MAX_WORKERS with the rate limiter off', () => {
     await pollUntil(() => proxy.admission!.snapshot().queueDepth === 2, 'two queued');
     await pollUntil(async () => (await metricValue(proxy.metrics, 'zai_proxy_requests_total', { status_code: '429' })) === 2, 'two refused');
     sim.releaseChunk(100);
-    const answers = await Promise.all(pending.map(async (p) => {
-      const r = await p;
-      await r.body.text();
-      return { status: r.statusCode, retryAfter: r.headers['retry-after'] };
-    }));
+    const answers = await Promise.all(
+      pending.map(async (p) => {
+        const r = await p;
+        await r.body.text();
+        return { status: r.statusCode, retryAfter: r.headers['retry-after'] };
+      }),
+    );
     sim.setScenario({ gateChunks: false });
     assert.equal(answers.filter((a) => a.status === 200).length, 4);
     const refused = answers.filter((a) => a.status === 429);

@@ -24,7 +24,14 @@ const PATH: Record<Dialect, string> = { openai: '/v1/chat/completions', anthropi
 const body = (stream: boolean) => JSON.stringify({ model: 'glm-4.7', max_tokens: 32, stream, messages: [{ role: 'user', content: 'hi' }] });
 
 function post(base: string, dialect: Dialect, stream: boolean, opts: { signal?: AbortSignal; dispatcher?: Agent } = {}) {
-  return request(`${base}${PATH[dialect]}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(stream), headersTimeout: 60_000, bodyTimeout: 60_000, ...opts });
+  return request(`${base}${PATH[dialect]}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: body(stream),
+    headersTimeout: 60_000,
+    bodyTimeout: 60_000,
+    ...opts,
+  });
 }
 
 async function health(proxy: { url: string }) {
@@ -32,10 +39,20 @@ async function health(proxy: { url: string }) {
 }
 
 async function settled(proxy: TestProxy, sim: Simulator): Promise<void> {
-  await pollUntil(async () => {
-    const h = await health(proxy);
-    return h.inFlight === 0 && h.limiter.inFlight === 0 && h.limiter.queueDepth === 0 && sim.stats().inFlight === 0 && (await metricValue(proxy.metrics, 'zai_proxy_concurrent_requests')) === 0;
-  }, 'in flight, queue and upstream calls back at zero', 15_000);
+  await pollUntil(
+    async () => {
+      const h = await health(proxy);
+      return (
+        h.inFlight === 0 &&
+        h.limiter.inFlight === 0 &&
+        h.limiter.queueDepth === 0 &&
+        sim.stats().inFlight === 0 &&
+        (await metricValue(proxy.metrics, 'zai_proxy_concurrent_requests')) === 0
+      );
+    },
+    'in flight, queue and upstream calls back at zero',
+    15_000,
+  );
 }
 
 async function servesNormally(base: string, dialect: Dialect, stream: boolean): Promise<void> {
@@ -76,7 +93,10 @@ describe('fault matrix: clients that leave', () => {
         await sim.waitFor((s) => s.inFlight === 1);
         sim.resetStats();
         const ac = new AbortController();
-        const victim = post(proxy.url, dialect, stream, { signal: ac.signal }).then(() => 'answered', () => 'aborted');
+        const victim = post(proxy.url, dialect, stream, { signal: ac.signal }).then(
+          () => 'answered',
+          () => 'aborted',
+        );
         await pollUntil(async () => (await health(proxy)).limiter.queueDepth === 1, 'queued');
         ac.abort();
         assert.equal(await victim, 'aborted');
@@ -94,8 +114,17 @@ describe('fault matrix: clients that leave', () => {
         sim.setScenario({ faults: [{ kind: 'zaiError', code: 1303, times: -1, retryAfter: '30' }] });
         try {
           const ac = new AbortController();
-          const victim = post(proxy.url, dialect, stream, { signal: ac.signal }).then(() => 'answered', () => 'aborted');
-          await pollUntil(async () => (await metricValue(proxy.metrics, 'zai_proxy_upstream_errors_total', { error_type: '429' })) > 0 && sim.stats().inFlight === 0 && sim.stats().requests === 1, 'first attempt refused');
+          const victim = post(proxy.url, dialect, stream, { signal: ac.signal }).then(
+            () => 'answered',
+            () => 'aborted',
+          );
+          await pollUntil(
+            async () =>
+              (await metricValue(proxy.metrics, 'zai_proxy_upstream_errors_total', { error_type: '429' })) > 0 &&
+              sim.stats().inFlight === 0 &&
+              sim.stats().requests === 1,
+            'first attempt refused',
+          );
           const retries = await metricValue(proxy.metrics, 'zai_proxy_retry_attempts_total');
           ac.abort();
           assert.equal(await victim, 'aborted');
@@ -114,7 +143,10 @@ describe('fault matrix: clients that leave', () => {
         const before = await disconnects(dialect);
         try {
           const ac = new AbortController();
-          const victim = post(proxy.url, dialect, stream, { signal: ac.signal }).then(() => 'answered', () => 'aborted');
+          const victim = post(proxy.url, dialect, stream, { signal: ac.signal }).then(
+            () => 'answered',
+            () => 'aborted',
+          );
           await sim.waitFor((s) => s.inFlight === 1);
           ac.abort();
           assert.equal(await victim, 'aborted');
@@ -203,7 +235,10 @@ describe('fault matrix: slow, idle and many clients', () => {
       await pollUntil(() => conns.every((c) => /\r\n\r\n\{.*\}$/s.test(c.received())), 'every idle connection got its answer', 30_000);
       for (const dialect of DIALECTS) for (const stream of [false, true]) await servesNormally(proxy.url, dialect, stream);
       await settled(proxy, sim);
-      assert.ok(conns.every((c) => Number.isNaN(c.closedAfterMs())), 'kept alive, not closed');
+      assert.ok(
+        conns.every((c) => Number.isNaN(c.closedAfterMs())),
+        'kept alive, not closed',
+      );
     } finally {
       for (const c of conns) c.socket.destroy();
     }
@@ -240,7 +275,9 @@ describe('fault matrix: a very large stream is relayed, never buffered', () => {
   let base: string;
   before(async () => {
     // A stand-in upstream that streams as fast as the proxy reads, honouring backpressure.
-    const event = Buffer.from(`data: {"id":"big","object":"chat.completion.chunk","model":"glm-4.7","choices":[{"index":0,"delta":{"content":"${'x'.repeat(64 * 1024 - 130)}"}}]}\n\n`);
+    const event = Buffer.from(
+      `data: {"id":"big","object":"chat.completion.chunk","model":"glm-4.7","choices":[{"index":0,"delta":{"content":"${'x'.repeat(64 * 1024 - 130)}"}}]}\n\n`,
+    );
     upstream = createServer((req, res) => {
       req.resume();
       req.on('end', async () => {
@@ -248,7 +285,9 @@ describe('fault matrix: a very large stream is relayed, never buffered', () => {
         for (let sent = 0; sent < TOTAL && !res.destroyed; sent += event.length) {
           if (!res.write(event)) await once(res, 'drain').catch(() => undefined);
         }
-        res.end('data: {"id":"big","object":"chat.completion.chunk","model":"glm-4.7","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}\n\ndata: [DONE]\n\n');
+        res.end(
+          'data: {"id":"big","object":"chat.completion.chunk","model":"glm-4.7","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}\n\ndata: [DONE]\n\n',
+        );
       });
     });
     upstream.listen(0, '127.0.0.1');
@@ -258,14 +297,21 @@ describe('fault matrix: a very large stream is relayed, never buffered', () => {
   after(() => new Promise<void>((r) => upstream.close(() => r())));
 
   it(`${TOTAL / MiB} MiB through a proxy process to a client that reads in bursts: all of it arrives, the proxy holds no more than a few MiB of it`, async () => {
-    const proxy = await spawnProxy({ ZAI_OPENAI_BASE_URL: `${base}/api/paas/v4`, RATE_LIMIT_ENABLED: 'false', TOKEN_COUNTING_ENABLED: 'false' }, [], { memoryProbe: true });
+    const proxy = await spawnProxy({ ZAI_OPENAI_BASE_URL: `${base}/api/paas/v4`, RATE_LIMIT_ENABLED: 'false', TOKEN_COUNTING_ENABLED: 'false' }, [], {
+      memoryProbe: true,
+    });
     try {
       await servesHealth(proxy.url);
       const memory = proxy.memory!;
       const start = await memory.sample();
       const rssBefore = proxy.rssBytes();
       await memory.watch();
-      const res = await request(`${proxy.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(true), bodyTimeout: 60_000 });
+      const res = await request(`${proxy.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: body(true),
+        bodyTimeout: 60_000,
+      });
       let bytes = 0;
       let tail = '';
       let n = 0;

@@ -54,7 +54,7 @@ async function send(base: string, dialect: Dialect, stream: boolean, signal?: Ab
   else {
     try {
       const j = JSON.parse(body) as { choices?: unknown[]; content?: unknown[] };
-      whole = ((j.choices ?? j.content) ?? []).length > 0;
+      whole = (j.choices ?? j.content ?? []).length > 0;
     } catch {
       whole = false;
     }
@@ -66,7 +66,16 @@ async function send(base: string, dialect: Dialect, stream: boolean, signal?: Ab
 async function counters(proxy: TestProxy): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const m of await proxy.metrics.registry.getMetricsAsJSON()) {
-    if (!['zai_proxy_upstream_errors_total', 'zai_proxy_zai_errors_total', 'zai_proxy_retry_attempts_total', 'zai_proxy_requests_total', 'zai_proxy_client_disconnects_total'].includes(m.name)) continue;
+    if (
+      ![
+        'zai_proxy_upstream_errors_total',
+        'zai_proxy_zai_errors_total',
+        'zai_proxy_retry_attempts_total',
+        'zai_proxy_requests_total',
+        'zai_proxy_client_disconnects_total',
+      ].includes(m.name)
+    )
+      continue;
     for (const v of m.values) {
       const { variant: _v, route: _r, model: _m, method: _me, path: _p, ...labels } = v.labels as Record<string, string>;
       const key = `${m.name}${JSON.stringify(labels)}`;
@@ -82,11 +91,21 @@ function deltas(a: Map<string, number>, b: Map<string, number>): Record<string, 
 }
 
 async function settled(proxy: TestProxy, sim: Simulator | undefined): Promise<void> {
-  await pollUntil(async () => {
-    const health = (await (await request(`${proxy.url}/health`)).body.json()) as { inFlight: number; limiter: { inFlight: number; queueDepth: number } };
-    const gauges = (await proxy.metricsText()).match(/^zai_proxy_(concurrent_requests|queue_depth)\{[^}]*\} (\S+)/gm) ?? [];
-    return health.inFlight === 0 && health.limiter.inFlight === 0 && health.limiter.queueDepth === 0 && gauges.every((g) => g.endsWith(' 0')) && (!sim || sim.stats().inFlight === 0);
-  }, 'in flight, queue and upstream calls back at zero', 15_000);
+  await pollUntil(
+    async () => {
+      const health = (await (await request(`${proxy.url}/health`)).body.json()) as { inFlight: number; limiter: { inFlight: number; queueDepth: number } };
+      const gauges = (await proxy.metricsText()).match(/^zai_proxy_(concurrent_requests|queue_depth)\{[^}]*\} (\S+)/gm) ?? [];
+      return (
+        health.inFlight === 0 &&
+        health.limiter.inFlight === 0 &&
+        health.limiter.queueDepth === 0 &&
+        gauges.every((g) => g.endsWith(' 0')) &&
+        (!sim || sim.stats().inFlight === 0)
+      );
+    },
+    'in flight, queue and upstream calls back at zero',
+    15_000,
+  );
 }
 
 interface Case {
@@ -117,17 +136,21 @@ const CASES: Case[] = [
           deltas: {
             [`zai_proxy_zai_errors_total{"class":"${cls}","code":"${code}"}`]: attempts,
             // Only answers worth retrying count as upstream errors; a refusal no retry fixes is relayed.
-            ...(retry ? { [`zai_proxy_upstream_errors_total{"error_type":"${status}"}`]: attempts, [`zai_proxy_retry_attempts_total{"reason":"${cls}"}`]: MAX_RETRIES } : {}),
+            ...(retry
+              ? { [`zai_proxy_upstream_errors_total{"error_type":"${status}"}`]: attempts, [`zai_proxy_retry_attempts_total{"reason":"${cls}"}`]: MAX_RETRIES }
+              : {}),
           },
         }),
       };
     }),
   ),
-  ...[500, 502, 503, 504].map((status): Case => ({
-    name: `HTTP ${status} without a code`,
-    fault: { kind: 'status', status, code: status, times: -1 },
-    expect: () => ({ status, shape: 'error', deltas: { ...upstreamErrors(String(status), MAX_RETRIES + 1), ...retries('unknown') } }),
-  })),
+  ...[500, 502, 503, 504].map(
+    (status): Case => ({
+      name: `HTTP ${status} without a code`,
+      fault: { kind: 'status', status, code: status, times: -1 },
+      expect: () => ({ status, shape: 'error', deltas: { ...upstreamErrors(String(status), MAX_RETRIES + 1), ...retries('unknown') } }),
+    }),
+  ),
   {
     name: 'reset before headers',
     fault: { kind: 'resetBeforeHeaders', times: -1 },
@@ -137,18 +160,28 @@ const CASES: Case[] = [
     name: 'reset mid-stream',
     fault: { kind: 'resetMidStream', afterChunks: 2, times: -1 },
     // Streaming: the chunks that came, then an error event and an aborted transfer; never retried once the client has bytes.
-    expect: (s) => (s ? { status: 200, shape: 'failed', deltas: upstreamErrors('stream_aborted', 1) } : { status: 502, shape: 'error', deltas: { ...upstreamErrors('truncated_response', MAX_RETRIES + 1), ...retries('truncated_response') } }),
+    expect: (s) =>
+      s
+        ? { status: 200, shape: 'failed', deltas: upstreamErrors('stream_aborted', 1) }
+        : { status: 502, shape: 'error', deltas: { ...upstreamErrors('truncated_response', MAX_RETRIES + 1), ...retries('truncated_response') } },
   },
   {
     name: 'stall mid-stream',
     fault: { kind: 'stallMidStream', afterChunks: 2, times: -1 },
-    expect: (s) => (s ? { status: 200, shape: 'failed', deltas: upstreamErrors('stream_aborted', 1) } : { status: 502, shape: 'error', deltas: { ...upstreamErrors('timeout', MAX_RETRIES + 1), ...retries('truncated_response') } }),
+    expect: (s) =>
+      s
+        ? { status: 200, shape: 'failed', deltas: upstreamErrors('stream_aborted', 1) }
+        : { status: 502, shape: 'error', deltas: { ...upstreamErrors('timeout', MAX_RETRIES + 1), ...retries('truncated_response') } },
   },
   {
     name: 'headers then silence',
     fault: { kind: 'headersThenSilence', times: -1 },
     // Each attempt ends at UPSTREAM_BODY_TIMEOUT, well inside REQUEST_TIMEOUT (deadline.test.ts has the 504 at the deadline).
-    expect: (s) => ({ status: 502, shape: 'error', deltas: { ...upstreamErrors('timeout', MAX_RETRIES + 1), ...retries(s ? 'empty_streaming' : 'truncated_response') } }),
+    expect: (s) => ({
+      status: 502,
+      shape: 'error',
+      deltas: { ...upstreamErrors('timeout', MAX_RETRIES + 1), ...retries(s ? 'empty_streaming' : 'truncated_response') },
+    }),
   },
   {
     name: 'truncated JSON (a complete 200 whose JSON is cut in half)',
@@ -159,18 +192,28 @@ const CASES: Case[] = [
   {
     name: 'truncated body (shorter than its content-length)',
     fault: { kind: 'truncated', times: -1 },
-    expect: (s) => (s ? { status: 200, shape: 'failed', deltas: upstreamErrors('stream_aborted', 1) } : { status: 502, shape: 'error', deltas: { ...upstreamErrors('truncated_response', MAX_RETRIES + 1), ...retries('truncated_response') } }),
+    expect: (s) =>
+      s
+        ? { status: 200, shape: 'failed', deltas: upstreamErrors('stream_aborted', 1) }
+        : { status: 502, shape: 'error', deltas: { ...upstreamErrors('truncated_response', MAX_RETRIES + 1), ...retries('truncated_response') } },
   },
   {
     name: 'empty 200',
     fault: { kind: 'emptyBody', times: -1 },
-    expect: (s) => ({ status: 502, shape: 'error', deltas: { ...upstreamErrors(s ? 'empty_streaming' : 'truncated_response', MAX_RETRIES + 1), ...retries(s ? 'empty_streaming' : 'truncated_response') } }),
+    expect: (s) => ({
+      status: 502,
+      shape: 'error',
+      deltas: { ...upstreamErrors(s ? 'empty_streaming' : 'truncated_response', MAX_RETRIES + 1), ...retries(s ? 'empty_streaming' : 'truncated_response') },
+    }),
   },
   {
     name: 'malformed SSE that ends without its end event',
     fault: { kind: 'malformedSse', times: -1 },
     // Streaming: the upstream closes cleanly without [DONE]/message_stop, which is a cut all the same.
-    expect: (s) => (s ? { status: 200, shape: 'failed', deltas: upstreamErrors('stream_aborted', 1) } : { status: 502, shape: 'error', deltas: { ...upstreamErrors('truncated_response', MAX_RETRIES + 1), ...retries('truncated_response') } }),
+    expect: (s) =>
+      s
+        ? { status: 200, shape: 'failed', deltas: upstreamErrors('stream_aborted', 1) }
+        : { status: 502, shape: 'error', deltas: { ...upstreamErrors('truncated_response', MAX_RETRIES + 1), ...retries('truncated_response') } },
   },
 ];
 

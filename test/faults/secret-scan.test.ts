@@ -103,7 +103,11 @@ describe('secret scan: no configured secret in any log line, response body or he
   });
 
   /** One exchange; whatever arrives before a cut counts as the body. */
-  async function call(base: string, path: string, opts: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: unknown } = {}): Promise<{ status: number; text: string }> {
+  async function call(
+    base: string,
+    path: string,
+    opts: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: unknown } = {},
+  ): Promise<{ status: number; text: string }> {
     const res = await request(`${base}${path}`, {
       method: opts.method ?? (opts.body !== undefined ? 'POST' : 'GET'),
       headers: { ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers },
@@ -128,12 +132,19 @@ describe('secret scan: no configured secret in any log line, response body or he
   }
 
   const chat = (stream: boolean, extra: Record<string, unknown> = {}) => ({ model: 'glm-4.7', stream, messages: [{ role: 'user', content: 'hi' }], ...extra });
-  const messages = (stream: boolean, extra: Record<string, unknown> = {}) => ({ model: 'glm-4.7', max_tokens: 32, stream, messages: [{ role: 'user', content: 'hi' }], ...extra });
+  const messages = (stream: boolean, extra: Record<string, unknown> = {}) => ({
+    model: 'glm-4.7',
+    max_tokens: 32,
+    stream,
+    messages: [{ role: 'user', content: 'hi' }],
+    ...extra,
+  });
   const generation = [
     ['/v1/chat/completions', chat],
     ['/v1/messages', messages],
   ] as const;
-  const asClient = (i: number, dialect: string): Record<string, string> => (dialect === '/v1/messages' ? { 'x-api-key': CLIENT_KEYS[i]! } : { authorization: `Bearer ${CLIENT_KEYS[i]!}` });
+  const asClient = (i: number, dialect: string): Record<string, string> =>
+    dialect === '/v1/messages' ? { 'x-api-key': CLIENT_KEYS[i]! } : { authorization: `Bearer ${CLIENT_KEYS[i]!}` };
 
   /**
    * Every generation route, streaming and not, on both proxies, with `faults` set first. In
@@ -171,7 +182,8 @@ describe('secret scan: no configured secret in any log line, response body or he
     }
     sim.setScenario({ errorShape: 'nested' });
     await everywhere([{ kind: 'zaiError', code: 1305, times: 1 }], (s) => s === 200);
-    for (const proxy of [keyed, open]) await call(proxy.url, '/v1/chat/completions', { headers: proxy === keyed ? asClient(0, '') : {}, body: chat(false, { model: 'no-such-model' }) });
+    for (const proxy of [keyed, open])
+      await call(proxy.url, '/v1/chat/completions', { headers: proxy === keyed ? asClient(0, '') : {}, body: chat(false, { model: 'no-such-model' }) });
 
     // The upstream echoes the key it was given, in body and header.
     await everywhere([{ kind: 'echoKey', times: -1 }], (s) => s === 401);
@@ -226,11 +238,24 @@ describe('secret scan: no configured secret in any log line, response body or he
     }
 
     // The dashboard: without, with a wrong and with the right token, in every way it takes one.
-    await pollUntil(async () => {
-      const r = await call(dash.url, '/api/status', { headers: { authorization: `Bearer ${DASHBOARD_TOKEN}` } });
-      return /"last_error":"[^"]+"/.test(r.text) && r.text.includes('keyed');
-    }, 'the dashboard scraped both proxies and failed on the dead target', 20_000);
-    for (const path of ['/', '/api/status', '/api/config', '/api/canary', '/api/history?range=1h', '/api/nope', `/?token=${DASHBOARD_TOKEN}`, '/?token=wrong']) {
+    await pollUntil(
+      async () => {
+        const r = await call(dash.url, '/api/status', { headers: { authorization: `Bearer ${DASHBOARD_TOKEN}` } });
+        return /"last_error":"[^"]+"/.test(r.text) && r.text.includes('keyed');
+      },
+      'the dashboard scraped both proxies and failed on the dead target',
+      20_000,
+    );
+    for (const path of [
+      '/',
+      '/api/status',
+      '/api/config',
+      '/api/canary',
+      '/api/history?range=1h',
+      '/api/nope',
+      `/?token=${DASHBOARD_TOKEN}`,
+      '/?token=wrong',
+    ]) {
       await call(dash.url, path);
       await call(dash.url, path, { headers: { authorization: `Bearer ${DASHBOARD_TOKEN}` } });
       await call(dash.url, path, { headers: { cookie: `zai_dashboard_token=${DASHBOARD_TOKEN}` } });
@@ -238,14 +263,22 @@ describe('secret scan: no configured secret in any log line, response body or he
     }
 
     // Logs last: everything the three processes wrote.
-    for (const [name, p] of [['keyed proxy', keyed], ['open proxy', open], ['dashboard', dash]] as const) {
+    for (const [name, p] of [
+      ['keyed proxy', keyed],
+      ['open proxy', open],
+      ['dashboard', dash],
+    ] as const) {
       seen.push({ where: `${name} stdout`, text: p.logs() }, { where: `${name} stderr`, text: p.errors() });
     }
 
     // The scan saw real traffic: a vacuous pass is no pass.
-    const logs = seen.filter((s) => s.where.endsWith('stdout')).map((s) => s.text).join('');
+    const logs = seen
+      .filter((s) => s.where.endsWith('stdout'))
+      .map((s) => s.text)
+      .join('');
     assert.ok(seen.length > 600, `${seen.length} exchanges`);
-    for (const shown of ['"status":401', '"status":429', '"status":502', '"status":504', 'quota', 'scrape target status changed']) assert.ok(logs.includes(shown), `the logs mention ${shown}`);
+    for (const shown of ['"status":401', '"status":429', '"status":502', '"status":504', 'quota', 'scrape target status changed'])
+      assert.ok(logs.includes(shown), `the logs mention ${shown}`);
 
     const leaks: string[] = [];
     for (const s of seen) {
@@ -255,6 +288,9 @@ describe('secret scan: no configured secret in any log line, response body or he
       }
     }
     assert.deepEqual(leaks.slice(0, 20), [], `${leaks.length} leaks`);
-    assert.ok(seen.some((s) => s.text.includes('Authentication failed for key [redacted]')), 'the echoed key was seen masked');
+    assert.ok(
+      seen.some((s) => s.text.includes('Authentication failed for key [redacted]')),
+      'the echoed key was seen masked',
+    );
   });
 });

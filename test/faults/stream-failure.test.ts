@@ -85,7 +85,10 @@ describe('a stream cut or stalled mid-way fails visibly', () => {
     assert.match(text, /data: \{"error":\{"message":"The upstream stream was interrupted/);
 
     sim.setScenario({ faults: [{ kind: 'resetMidStream', afterChunks: 2 }] });
-    const raw = await rawExchange(proxy.url, rawPost('/v1/messages', { model: 'glm-4.7', max_tokens: 16, stream: true, messages: [{ role: 'user', content: 'hi' }] }, { keepAlive: true }));
+    const raw = await rawExchange(
+      proxy.url,
+      rawPost('/v1/messages', { model: 'glm-4.7', max_tokens: 16, stream: true, messages: [{ role: 'user', content: 'hi' }] }, { keepAlive: true }),
+    );
     assert.match(raw, /^HTTP\/1\.1 200/);
     assert.match(raw, /event: error\ndata: \{"type":"error","error":\{"type":"api_error"/);
     assert.ok(!raw.endsWith('0\r\n\r\n'), 'no terminating zero-length chunk');

@@ -11,8 +11,13 @@ import { hostileText, runs, timed } from './support.js';
  * ratios stay ratios, and a page rendered from samples parses back to those samples.
  */
 
-// biome-ignore lint/correctness/noPrecisionLoss: 1e400 is meant to overflow to Infinity, as a hostile JSON number does
-const numberish = fc.oneof(fc.double(), fc.integer(), fc.constantFrom(NaN, Infinity, -1, 0, 1e400, '50', ' 1e3 ', '0x10', '', null, true), fc.string({ maxLength: 12 }));
+const numberish = fc.oneof(
+  fc.double(),
+  fc.integer(),
+  // biome-ignore lint/correctness/noPrecisionLoss: 1e400 is meant to overflow to Infinity, as a hostile JSON number does
+  fc.constantFrom(NaN, Infinity, -1, 0, 1e400, '50', ' 1e3 ', '0x10', '', null, true),
+  fc.string({ maxLength: 12 }),
+);
 
 describe('fuzz: quota answer', () => {
   const entry = fc.record(
@@ -30,11 +35,17 @@ describe('fuzz: quota answer', () => {
   );
   const body = fc.oneof(
     fc.anything(),
-    fc.record({
-      code: fc.oneof(numberish, fc.constant(200)),
-      success: fc.oneof(fc.boolean(), fc.constant(undefined), fc.anything()),
-      data: fc.oneof(fc.anything(), fc.record({ limits: fc.oneof(fc.array(entry, { maxLength: 6 }), fc.anything()), level: fc.oneof(hostileText, fc.anything()) }, { requiredKeys: [] })),
-    }, { requiredKeys: [] }),
+    fc.record(
+      {
+        code: fc.oneof(numberish, fc.constant(200)),
+        success: fc.oneof(fc.boolean(), fc.constant(undefined), fc.anything()),
+        data: fc.oneof(
+          fc.anything(),
+          fc.record({ limits: fc.oneof(fc.array(entry, { maxLength: 6 }), fc.anything()), level: fc.oneof(hostileText, fc.anything()) }, { requiredKeys: [] }),
+        ),
+      },
+      { requiredKeys: [] },
+    ),
   );
 
   it('any decoded body: never throws; a sample whose ratios are in [0, 1] and sum to 1, or a classified error', () => {
@@ -63,14 +74,38 @@ describe('fuzz: quota answer', () => {
 
   it('round trip: a well-formed answer reads back its numbers', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 1e9 }), fc.integer({ min: 0, max: 1e9 }), fc.integer({ min: 1e12, max: 2e13 }), fc.boolean(), (total, usedRaw, reset, asStrings) => {
-        const used = Math.min(usedRaw, total);
-        const s = (n: number) => (asStrings ? String(n) : n);
-        const r = parseQuotaResponse({ code: 200, success: true, data: { level: 'Pro', limits: [{ type: 'TOKENS_LIMIT', unit: 3, number: 5, usage: s(total), currentValue: s(used), nextResetTime: s(reset) }] } }, 0);
-        assert.ok(isQuotaSample(r));
-        assert.deepEqual(r.limits, [{ window: 'five_hour', limitType: 'tokens_limit', usedRatio: used / total, remainingRatio: 1 - used / total, resetAtMs: reset, used, total, remaining: total - used }]);
-        assert.equal(r.level, 'pro');
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 1e9 }),
+        fc.integer({ min: 0, max: 1e9 }),
+        fc.integer({ min: 1e12, max: 2e13 }),
+        fc.boolean(),
+        (total, usedRaw, reset, asStrings) => {
+          const used = Math.min(usedRaw, total);
+          const s = (n: number) => (asStrings ? String(n) : n);
+          const r = parseQuotaResponse(
+            {
+              code: 200,
+              success: true,
+              data: { level: 'Pro', limits: [{ type: 'TOKENS_LIMIT', unit: 3, number: 5, usage: s(total), currentValue: s(used), nextResetTime: s(reset) }] },
+            },
+            0,
+          );
+          assert.ok(isQuotaSample(r));
+          assert.deepEqual(r.limits, [
+            {
+              window: 'five_hour',
+              limitType: 'tokens_limit',
+              usedRatio: used / total,
+              remainingRatio: 1 - used / total,
+              resetAtMs: reset,
+              used,
+              total,
+              remaining: total - used,
+            },
+          ]);
+          assert.equal(r.level, 'pro');
+        },
+      ),
       runs(300),
     );
   });
@@ -96,16 +131,25 @@ function render(s: Sample, sp: string): string {
 describe('fuzz: Prometheus exposition parser', () => {
   it('round trip: a page rendered from samples, with comments, any spacing and CRLF, parses back to them', () => {
     fc.assert(
-      fc.property(fc.array(sample, { maxLength: 12 }), fc.constantFrom('', ' ', '\t'), fc.constantFrom('\n', '\r\n'), fc.boolean(), (samples, sp, eol, comments) => {
-        const lines = samples.flatMap((s) => [...(comments ? [`# HELP ${s.name} a "help" text \\ with {braces}`, `# TYPE ${s.name} gauge`, ''] : []), render(s, sp)]);
-        const page = parseExposition(lines.join(eol) + eol);
-        assert.equal(page.skippedLines, 0);
-        // -0 renders as "0": compare with what the text says.
-        const plain = (s: Sample) => ({ name: s.name, labels: { ...s.labels }, value: s.value, timestampMs: s.timestampMs });
-        const want = samples.map((s) => plain({ ...s, value: Number.isNaN(s.value) ? NaN : Number(String(s.value)) }));
-        assert.deepEqual(page.samples.map(plain), want);
-        if (comments) for (const s of samples) assert.equal(page.types.get(s.name), 'gauge');
-      }),
+      fc.property(
+        fc.array(sample, { maxLength: 12 }),
+        fc.constantFrom('', ' ', '\t'),
+        fc.constantFrom('\n', '\r\n'),
+        fc.boolean(),
+        (samples, sp, eol, comments) => {
+          const lines = samples.flatMap((s) => [
+            ...(comments ? [`# HELP ${s.name} a "help" text \\ with {braces}`, `# TYPE ${s.name} gauge`, ''] : []),
+            render(s, sp),
+          ]);
+          const page = parseExposition(lines.join(eol) + eol);
+          assert.equal(page.skippedLines, 0);
+          // -0 renders as "0": compare with what the text says.
+          const plain = (s: Sample) => ({ name: s.name, labels: { ...s.labels }, value: s.value, timestampMs: s.timestampMs });
+          const want = samples.map((s) => plain({ ...s, value: Number.isNaN(s.value) ? NaN : Number(String(s.value)) }));
+          assert.deepEqual(page.samples.map(plain), want);
+          if (comments) for (const s of samples) assert.equal(page.types.get(s.name), 'gauge');
+        },
+      ),
       runs(300),
     );
   });
@@ -113,7 +157,16 @@ describe('fuzz: Prometheus exposition parser', () => {
   it('any text: never throws; every line is a sample, skipped, blank or a comment', () => {
     const page = fc.oneof(
       hostileText,
-      fc.array(fc.oneof(sample.map((s) => render(s, ' ')), hostileText, fc.constantFrom('# TYPE', '# TYPE x nonsense', 'x{a="\\', 'x{a="1",a="2"} 1', 'x 1 2 3', 'x{} 1e', '{a="b"} 1')), { maxLength: 20 }).map((l) => l.join('\n')),
+      fc
+        .array(
+          fc.oneof(
+            sample.map((s) => render(s, ' ')),
+            hostileText,
+            fc.constantFrom('# TYPE', '# TYPE x nonsense', 'x{a="\\', 'x{a="1",a="2"} 1', 'x 1 2 3', 'x{} 1e', '{a="b"} 1'),
+          ),
+          { maxLength: 20 },
+        )
+        .map((l) => l.join('\n')),
     );
     fc.assert(
       fc.property(page, (text) => {
@@ -133,7 +186,10 @@ describe('fuzz: Prometheus exposition parser', () => {
       }),
       runs(500),
     );
-    fc.assert(fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (d) => assert.equal(parseValue(String(d)), Number(String(d)))), runs(500));
+    fc.assert(
+      fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (d) => assert.equal(parseValue(String(d)), Number(String(d)))),
+      runs(500),
+    );
   });
 
   it('no hang, bounded: hostile multi-MiB pages parse in linear time', () => {

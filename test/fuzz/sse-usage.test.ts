@@ -23,7 +23,10 @@ function parseAll(chunks: readonly Buffer[], maxEventBytes?: number): { events: 
   return { events, dropped: parser.droppedEvents, parser };
 }
 
-const bytes = fc.oneof(fc.uint8Array({ maxLength: 600 }), hostileText.map((s) => new Uint8Array(Buffer.from(s, 'utf8'))));
+const bytes = fc.oneof(
+  fc.uint8Array({ maxLength: 600 }),
+  hostileText.map((s) => new Uint8Array(Buffer.from(s, 'utf8'))),
+);
 
 describe('fuzz: SSE parser', () => {
   it('any bytes, any split: never throws, and the events do not depend on where the chunks were cut', () => {
@@ -40,13 +43,22 @@ describe('fuzz: SSE parser', () => {
   });
 
   const fieldText = fc.string({ unit: 'binary', maxLength: 40 }).map((s) => s.replace(/[\r\n]/g, ''));
-  const event = fc.record({ event: fc.option(fieldText.filter((s) => !s.startsWith(' ')), { nil: undefined }), data: fc.array(fieldText, { minLength: 1, maxLength: 4 }) });
+  const event = fc.record({
+    event: fc.option(
+      fieldText.filter((s) => !s.startsWith(' ')),
+      { nil: undefined },
+    ),
+    data: fc.array(fieldText, { minLength: 1, maxLength: 4 }),
+  });
 
   it('round trip: events written with any line terminator and split anywhere parse back as written', () => {
     fc.assert(
       fc.property(fc.array(event, { maxLength: 8 }), fc.constantFrom('\n', '\r\n', '\r'), fc.boolean(), cuts, (evs, eol, comments, at) => {
         const text = evs
-          .map((e) => `${comments ? `: ping${eol}` : ''}${e.event !== undefined ? `event: ${e.event}${eol}` : ''}${e.data.map((d) => `data: ${d}${eol}`).join('')}${eol}`)
+          .map(
+            (e) =>
+              `${comments ? `: ping${eol}` : ''}${e.event !== undefined ? `event: ${e.event}${eol}` : ''}${e.data.map((d) => `data: ${d}${eol}`).join('')}${eol}`,
+          )
           .join('');
         const { events } = parseAll(splitAt(Buffer.from(text, 'utf8'), at));
         // Lone surrogates do not survive UTF-8: compare with what the encoding keeps.
@@ -79,24 +91,33 @@ describe('fuzz: SSE parser', () => {
   it('no hang: a few MiB of one endless line, of bare terminators, or of tiny events take linear time', () => {
     const MiB = 1024 * 1024;
     for (const buf of [Buffer.alloc(4 * MiB, 'a'), Buffer.alloc(4 * MiB, '\r'), Buffer.from('data: x\n\n'.repeat(400_000)), Buffer.alloc(4 * MiB, ':')]) {
-      const { ms } = timed(() => parseAll(splitAt(buf, Array.from({ length: 64 }, (_, i) => i * 65_537))));
+      const { ms } = timed(() =>
+        parseAll(
+          splitAt(
+            buf,
+            Array.from({ length: 64 }, (_, i) => i * 65_537),
+          ),
+        ),
+      );
       // Generous: about 50 ms on a quiet machine; a quadratic scan would take minutes.
       assert.ok(ms < 10_000, `${ms.toFixed(0)} ms`);
     }
   });
 });
 
-const spec = fc.record({
-  promptTokens: fc.integer({ min: 0, max: 1_000_000 }),
-  outputTokens: fc.integer({ min: 1, max: 100_000 }),
-  cachedTokens: fc.integer({ min: 0, max: 1_000_000 }),
-  cacheCreationTokens: fc.integer({ min: 0, max: 100_000 }),
-  chunks: fc.integer({ min: 1, max: 12 }),
-  reasoning: fc.boolean(),
-  streamUsage: fc.constantFrom('final_chunk', 'separate_chunk', 'none'),
-  stop: fc.constantFrom('end', 'max_tokens'),
-  model: fc.constantFrom('glm-4.7', 'glm-4.5-air', 'модель "x"'),
-}).map((s): CompletionSpec => ({ id: 'fuzz-1', created: 1_760_000_000, ...s }) as CompletionSpec);
+const spec = fc
+  .record({
+    promptTokens: fc.integer({ min: 0, max: 1_000_000 }),
+    outputTokens: fc.integer({ min: 1, max: 100_000 }),
+    cachedTokens: fc.integer({ min: 0, max: 1_000_000 }),
+    cacheCreationTokens: fc.integer({ min: 0, max: 100_000 }),
+    chunks: fc.integer({ min: 1, max: 12 }),
+    reasoning: fc.boolean(),
+    streamUsage: fc.constantFrom('final_chunk', 'separate_chunk', 'none'),
+    stop: fc.constantFrom('end', 'max_tokens'),
+    model: fc.constantFrom('glm-4.7', 'glm-4.5-air', 'модель "x"'),
+  })
+  .map((s): CompletionSpec => ({ id: 'fuzz-1', created: 1_760_000_000, ...s }) as CompletionSpec);
 
 const dialects = [
   ['OpenAI', openaiChat, openaiStreamEvents, openaiCompletionBody, usageFromOpenAi],
@@ -124,7 +145,9 @@ describe('fuzz: usage extractors', () => {
     it(`${name}: any split of a valid stream yields the same usage, text and completeness`, () => {
       fc.assert(
         fc.property(spec, cuts, fc.constantFrom('\n', '\r\n'), fc.boolean(), (c, at, eol, pings) => {
-          let text = streamOf(c).map((e) => e.text).join(pings ? ': ping\n\n' : '');
+          let text = streamOf(c)
+            .map((e) => e.text)
+            .join(pings ? ': ping\n\n' : '');
           if (eol !== '\n') text = text.replace(/\n/g, eol);
           const buf = Buffer.from(text, 'utf8');
           const whole = readStream(dialect, [buf], true);
@@ -143,7 +166,12 @@ describe('fuzz: usage extractors', () => {
     it(`${name}: a stream cut anywhere never throws and never counts more than the whole stream`, () => {
       fc.assert(
         fc.property(spec, fc.nat(), cuts, (c, cutAt, at) => {
-          const buf = Buffer.from(streamOf(c).map((e) => e.text).join(''), 'utf8');
+          const buf = Buffer.from(
+            streamOf(c)
+              .map((e) => e.text)
+              .join(''),
+            'utf8',
+          );
           const cut = buf.subarray(0, cutAt % (buf.length + 1));
           const r = readStream(dialect, splitAt(cut, at), true);
           const full = expectedUsage(name, c, true);
@@ -160,7 +188,16 @@ describe('fuzz: usage extractors', () => {
     it(`${name}: hostile streams and hostile usage objects give counts that are finite whole numbers ≥ 0`, () => {
       const usageValue = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(NaN, Infinity, -Infinity, -0, 1e308, '12', null, true, {}, []), fc.string());
       const usageObject = fc.dictionary(
-        fc.constantFrom('prompt_tokens', 'completion_tokens', 'input_tokens', 'output_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens', 'prompt_tokens_details', 'x'),
+        fc.constantFrom(
+          'prompt_tokens',
+          'completion_tokens',
+          'input_tokens',
+          'output_tokens',
+          'cache_read_input_tokens',
+          'cache_creation_input_tokens',
+          'prompt_tokens_details',
+          'x',
+        ),
         fc.oneof(usageValue, fc.record({ cached_tokens: usageValue })),
       );
       const frame = fc.oneof(
@@ -187,7 +224,12 @@ describe('fuzz: usage extractors', () => {
     it(`${name}: collected text never exceeds maxTextBytes, and is cut on a character boundary`, () => {
       fc.assert(
         fc.property(spec, fc.integer({ min: 0, max: 64 }), cuts, (c, max, at) => {
-          const buf = Buffer.from(streamOf(c).map((e) => e.text).join(''), 'utf8');
+          const buf = Buffer.from(
+            streamOf(c)
+              .map((e) => e.text)
+              .join(''),
+            'utf8',
+          );
           const reader = new StreamUsageReader(dialect.streamEvents(), { collectText: true, maxTextBytes: max });
           for (const chunk of splitAt(buf, at)) reader.push(chunk);
           const r = reader.finish();
@@ -204,7 +246,11 @@ describe('fuzz: usage extractors', () => {
     it(`${name}: a non-streamed body's usage is found by the fast path exactly as by a full parse`, () => {
       // Extra top-level fields before usage (where Z.AI puts it: last), whose text may mention
       // "usage" and braces, must not mislead the scan.
-      const extra = fc.dictionary(fc.string({ maxLength: 8 }).filter((k) => k !== 'usage'), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 });
+      const extra = fc.dictionary(
+        fc.string({ maxLength: 8 }).filter((k) => k !== 'usage'),
+        fc.jsonValue({ maxDepth: 3 }),
+        { maxKeys: 4 },
+      );
       fc.assert(
         fc.property(spec, extra, fc.constantFrom('', ' ', '\n  '), (c, fields, ws) => {
           const body = JSON.parse(bodyOf(c)) as Record<string, unknown>;
@@ -219,10 +265,16 @@ describe('fuzz: usage extractors', () => {
 
     it(`${name}: any body bytes: the body usage reader never throws`, () => {
       fc.assert(
-        fc.property(fc.oneof(bytes.map((b) => Buffer.from(b)), fc.jsonValue().map((v) => Buffer.from(JSON.stringify({ v, usage: v })))), (b) => {
-          const u = usageFromResponseBody(readUsage, b);
-          if (u) for (const v of Object.values(u)) assert.ok(Number.isInteger(v) && v >= 0);
-        }),
+        fc.property(
+          fc.oneof(
+            bytes.map((b) => Buffer.from(b)),
+            fc.jsonValue().map((v) => Buffer.from(JSON.stringify({ v, usage: v }))),
+          ),
+          (b) => {
+            const u = usageFromResponseBody(readUsage, b);
+            if (u) for (const v of Object.values(u)) assert.ok(Number.isInteger(v) && v >= 0);
+          },
+        ),
         runs(300),
       );
     });

@@ -21,10 +21,7 @@ export function splitAt(bytes: Buffer, cuts: readonly number[]): Buffer[] {
 }
 
 /** Offsets to cut a buffer at: none, a few, or many (down to one byte per chunk). */
-export const cuts = fc.oneof(
-  fc.array(fc.nat(), { maxLength: 8 }),
-  fc.array(fc.nat(), { minLength: 20, maxLength: 400 }),
-);
+export const cuts = fc.oneof(fc.array(fc.nat(), { maxLength: 8 }), fc.array(fc.nat(), { minLength: 20, maxLength: 400 }));
 
 /** Arbitrary text: any code points (lone surrogates included), and the characters parsers split on. */
 export const hostileText = fc.oneof(

@@ -94,7 +94,13 @@ describe('fuzz: Beijing-time and epoch reset values', () => {
   });
 
   it('any value: never throws; undefined or a plausible instant', () => {
-    const value = fc.oneof(hostileText, fc.anything(), fc.double(), fc.integer(), fc.date().map((d) => (Number.isNaN(d.getTime()) ? 'x' : d.toISOString())));
+    const value = fc.oneof(
+      hostileText,
+      fc.anything(),
+      fc.double(),
+      fc.integer(),
+      fc.date().map((d) => (Number.isNaN(d.getTime()) ? 'x' : d.toISOString())),
+    );
     fc.assert(
       fc.property(value, (v) => {
         const at = parseResetValue(v);
@@ -110,13 +116,19 @@ describe('fuzz: Z.AI error classifier', () => {
 
   it('round trip: every Z.AI code in both body shapes is classified as the table says', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...codes), fc.constantFrom('nested', 'flat'), fc.integer({ min: 400, max: 599 }), hostileText, (code, shape, status, message) => {
-        const e = classifyUpstreamError(status, {}, Buffer.from(errorBody(shape, code, message)), 0);
-        assert.equal(e.code, String(code));
-        assert.equal(e.class, ZAI_ERROR_TABLE[String(code)]!.class);
-        assert.equal(e.retryable, ZAI_ERROR_TABLE[String(code)]!.retry);
-        assert.equal(e.status, status);
-      }),
+      fc.property(
+        fc.constantFrom(...codes),
+        fc.constantFrom('nested', 'flat'),
+        fc.integer({ min: 400, max: 599 }),
+        hostileText,
+        (code, shape, status, message) => {
+          const e = classifyUpstreamError(status, {}, Buffer.from(errorBody(shape, code, message)), 0);
+          assert.equal(e.code, String(code));
+          assert.equal(e.class, ZAI_ERROR_TABLE[String(code)]!.class);
+          assert.equal(e.retryable, ZAI_ERROR_TABLE[String(code)]!.retry);
+          assert.equal(e.status, status);
+        },
+      ),
       runs(400),
     );
   });
@@ -126,16 +138,23 @@ describe('fuzz: Z.AI error classifier', () => {
     hostileText.map((s) => Buffer.from(s)),
     fc.jsonValue({ maxDepth: 4 }).map((v) => Buffer.from(JSON.stringify(v) ?? '')),
     fc
-      .record({
-        code: fc.oneof(fc.constantFrom(...codes), fc.integer(), fc.string(), fc.constantFrom(null, 0, 200, '1302 ', ' 1308', '13O2')),
-        message: fc.oneof(hostileText, fc.constantFrom('1302 too many', '[1305] busy', 'reset at 2025-13-40 25:61:61')),
-        retry_after: fc.oneof(fc.double(), fc.string(), fc.integer()),
-        reset_time: fc.oneof(fc.double(), fc.string(), fc.integer(), fc.anything()),
-      }, { requiredKeys: [] })
+      .record(
+        {
+          code: fc.oneof(fc.constantFrom(...codes), fc.integer(), fc.string(), fc.constantFrom(null, 0, 200, '1302 ', ' 1308', '13O2')),
+          message: fc.oneof(hostileText, fc.constantFrom('1302 too many', '[1305] busy', 'reset at 2025-13-40 25:61:61')),
+          retry_after: fc.oneof(fc.double(), fc.string(), fc.integer()),
+          reset_time: fc.oneof(fc.double(), fc.string(), fc.integer(), fc.anything()),
+        },
+        { requiredKeys: [] },
+      )
       .chain((inner) => fc.constantFrom(JSON.stringify({ error: inner }), JSON.stringify(inner), ` ${JSON.stringify(inner)}`.slice(0, -1)))
       .map((s) => Buffer.from(s)),
   );
-  const headers = fc.dictionary(fc.constantFrom('retry-after', 'Retry-After', 'RETRY-AFTER', 'x-a', 'content-type'), fc.oneof(retryAfterText, fc.array(retryAfterText, { maxLength: 3 })), { maxKeys: 4 });
+  const headers = fc.dictionary(
+    fc.constantFrom('retry-after', 'Retry-After', 'RETRY-AFTER', 'x-a', 'content-type'),
+    fc.oneof(retryAfterText, fc.array(retryAfterText, { maxLength: 3 })),
+    { maxKeys: 4 },
+  );
 
   it('any status, headers and body: never throws; a known class, and waits and resets in range', () => {
     fc.assert(

@@ -21,9 +21,13 @@ const ADMIN_TOKEN = 'admin-token-e2e-admission-3e41';
 const BODY = JSON.stringify({ model: 'glm-4.7', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] });
 const STREAM_BODY = JSON.stringify({ model: 'glm-4.7', stream: true, messages: [{ role: 'user', content: 'hi' }] });
 
-
 function post(proxy: TestProxy, path: string, body: string, signal?: AbortSignal, headers: Record<string, string> = {}) {
-  return request(`${proxy.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${CLIENT_KEY}`, ...headers }, body, signal });
+  return request(`${proxy.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${CLIENT_KEY}`, ...headers },
+    body,
+    signal,
+  });
 }
 
 const baseEnv = (extra: Record<string, string>) => ({
@@ -189,7 +193,6 @@ describe('POST /admin/reset-rate-limit', () => {
     assert.equal(byAdmin.statusCode, 200);
     assert.equal(answer.limiter.concurrencyLimit, 2);
     assert.equal(await metricValue(proxy.metrics, 'zai_proxy_concurrency_limit'), 2);
-
   });
 
   it('without ADMIN_TOKEN, a configured client key may reset', async () => {

@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { CeilingEstimator, type CeilingOptions } from '../../src/limits/ceiling-estimator.js';
 
 const WINDOW_S = 30;
-const opts = (o: Partial<CeilingOptions> = {}): CeilingOptions => ({ alpha: 0.3, holdMargin: 0.02, probeInterval: 10, minRate: 1, maxRate: 50, initialRate: 10, ...o });
+const opts = (o: Partial<CeilingOptions> = {}): CeilingOptions => ({
+  alpha: 0.3,
+  holdMargin: 0.02,
+  probeInterval: 10,
+  minRate: 1,
+  maxRate: 50,
+  initialRate: 10,
+  ...o,
+});
 
 /** An estimator past slow start, as after its first refusal: probes wait for the probe interval. */
 function settled(o: Partial<CeilingOptions> = {}): CeilingEstimator {
@@ -40,7 +48,7 @@ test('converges from 5x above the ceiling to 85-100 % of it within 10 windows, t
     limited += r.share;
     assert.ok(est.rate >= 8.5 && est.rate <= 10.5, `window ${w}: rate ${est.rate}`);
   }
-  assert.ok(limited / sent < 0.02, `steady 429 share ${(100 * limited / sent).toFixed(2)} %`);
+  assert.ok(limited / sent < 0.02, `steady 429 share ${((100 * limited) / sent).toFixed(2)} %`);
   assert.ok(limited / sent < 0.005, 'one +2 % probe per 11 windows costs about 0.2 %');
 });
 

@@ -84,7 +84,15 @@ interface WindowTrace {
  * Samples once per proxy window, just after the proxy closed it (windows end on multiples of
  * WINDOW_MS since the epoch). `extra` ms later for proxies that settle a window in Redis first.
  */
-async function traceWindows(t: TestContext, sim: Simulator, proxies: TestProxy[], load: Traffic, windows: number, onWindow: (w: number) => void = () => {}, extraMs = 0): Promise<WindowTrace[]> {
+async function traceWindows(
+  t: TestContext,
+  sim: Simulator,
+  proxies: TestProxy[],
+  load: Traffic,
+  windows: number,
+  onWindow: (w: number) => void = () => {},
+  extraMs = 0,
+): Promise<WindowTrace[]> {
   const out: WindowTrace[] = [];
   const sleepToNextSample = () => {
     const now = Date.now();
@@ -197,7 +205,10 @@ describe('request-rate ceiling: convergence through the live proxy', () => {
     assert.ok(client429 <= answered * 0.05, `${client429} of ${answered} answers were 429 once settled`);
     // Probes reach above the old ceiling once it doubled, without running away.
     const after = trace.slice(DOUBLE_AT);
-    assert.ok(after.some((w) => w.rate > 1.2 * CEILING), `no probe above ${CEILING} after the ceiling doubled`);
+    assert.ok(
+      after.some((w) => w.rate > 1.2 * CEILING),
+      `no probe above ${CEILING} after the ceiling doubled`,
+    );
     for (const w of after) assert.ok(w.rate <= 5 * CEILING, `window ${w.window}: rate ${w.rate} runaway`);
   });
 });
@@ -256,7 +267,13 @@ describe('two proxies sharing Redis', () => {
   it('together hold one ceiling: the shared window sums both replicas and both adopt one estimate', { skip: redisBin.skip }, async (t) => {
     const sim = await startSimulator({ scenario: { rateLimit: { rps: 30, windowMs: 500 } } });
     const agent = new Agent({ connections: 64 });
-    const shared = env({ REDIS_URL: redis!.url, RATE_LIMIT_INITIAL: String(5 * CEILING), RATE_LIMIT_MAX: '400', RATE_LIMIT_PROBE_INTERVAL: '10', MAX_WORKERS: '64' });
+    const shared = env({
+      REDIS_URL: redis!.url,
+      RATE_LIMIT_INITIAL: String(5 * CEILING),
+      RATE_LIMIT_MAX: '400',
+      RATE_LIMIT_PROBE_INTERVAL: '10',
+      MAX_WORKERS: '64',
+    });
     const a = await startProxyFor(sim, shared);
     const b = await startProxyFor(sim, shared);
     t.after(async () => {
@@ -280,7 +297,10 @@ describe('two proxies sharing Redis', () => {
     // each would have learned about half the ceiling (or, sharing no bucket, sent double).
     const meanCeiling = sum(settled.map((w) => w.ceiling)) / settled.length;
     assert.ok(meanCeiling >= 0.6 * CEILING && meanCeiling <= 1.3 * CEILING, `shared ceiling ${meanCeiling} vs true ${CEILING}`);
-    await pollUntilEqual(() => a.admission!.snapshot().ceiling, () => b.admission!.snapshot().ceiling);
+    await pollUntilEqual(
+      () => a.admission!.snapshot().ceiling,
+      () => b.admission!.snapshot().ceiling,
+    );
     const meanAccepted = sum(settled.map((w) => w.accepted)) / settled.length;
     assert.ok(meanAccepted >= 0.5 * CEILING && meanAccepted <= CEILING * 1.1, `together accepted ${meanAccepted}/s vs ceiling ${CEILING}`);
   });
@@ -295,4 +315,3 @@ async function pollUntilEqual(a: () => number, b: () => number): Promise<void> {
   }
   assert.equal(a(), b(), 'both replicas adopted one shared ceiling');
 }
-

@@ -38,9 +38,7 @@ test('two replicas sharing Redis admit together no more than one budget', { skip
   const started = Date.now();
   const each = 30;
   // A signal per request, as the proxy gives each: sixty waiters on one signal trip Node's listener-leak warning.
-  await Promise.all(
-    [a, b].flatMap((adm) => Array.from({ length: each }, () => adm.acquire('c1', new AbortController().signal).then((p) => p.release('ok')))),
-  );
+  await Promise.all([a, b].flatMap((adm) => Array.from({ length: each }, () => adm.acquire('c1', new AbortController().signal).then((p) => p.release('ok')))));
   const elapsed = (Date.now() - started) / 1000;
   // One shared bucket (burst 20, 20/s) needs (60 − 20) / 20 = 2 s for 60 admissions; two
   // private buckets would need only (30 − 20) / 20 = 0.5 s.

@@ -45,7 +45,10 @@ describe('limiter weather (virtual time)', () => {
       assert.ok(r.upstream['1305'] >= 3, `the quiet spell held ${r.upstream['1305']} 1305s`);
       const after = r.windows.filter((w) => w.t > quiet);
       // The 40 arriving at once meet a token burst the upstream refuses in part: a dip bounded by that share.
-      assert.ok(after.every((w) => w.rate >= 0.85 * 19.6), `rate after the quiet spell: ${after.map((w) => w.rate.toFixed(1))}`);
+      assert.ok(
+        after.every((w) => w.rate >= 0.85 * 19.6),
+        `rate after the quiet spell: ${after.map((w) => w.rate.toFixed(1))}`,
+      );
       assert.deepEqual(misses(score(s, r)), []);
     }
   });

@@ -7,8 +7,7 @@ import { spawnProxyFor } from '../support/proxy-process.js';
 
 const BODY = JSON.stringify({ model: 'glm-4.7', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] });
 
-const serve = (sim: Simulator) =>
-  spawnProxyFor(sim, { RATE_LIMIT_INITIAL: '5000', RATE_LIMIT_MAX: '5000', MAX_WORKERS: '64', LOG_LEVEL: 'info' });
+const serve = (sim: Simulator) => spawnProxyFor(sim, { RATE_LIMIT_INITIAL: '5000', RATE_LIMIT_MAX: '5000', MAX_WORKERS: '64', LOG_LEVEL: 'info' });
 
 async function send(url: string, n: number, concurrency: number): Promise<number[]> {
   const times: number[] = [];

@@ -75,7 +75,13 @@ describe('access log writes are off the request path', () => {
     assert.equal(lines.length, 0, 'nothing is written while the request is being answered');
     await new Promise((r) => setTimeout(r, 120));
     assert.equal(lines.length, 1, 'one write call for the batch');
-    assert.deepEqual(lines[0]!.trim().split('\n').map((l) => (JSON.parse(l) as { status: number }).status), [200, 429]);
+    assert.deepEqual(
+      lines[0]!
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { status: number }).status),
+      [200, 429],
+    );
   });
 
   it('stop writing to a blocked destination, keep a bounded backlog, count what is dropped', async () => {

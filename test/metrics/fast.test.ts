@@ -17,7 +17,9 @@ describe('fast counters and histograms', () => {
     const scenario = (registry: client.Registry, fast: boolean) => {
       const labels = ['method', 'path'];
       // Both classes take the same calls; typed as ours so the union does not narrow them away.
-      const counter = (fast ? new FastCounter('x_total', 'help "x"\\', labels) : new client.Counter({ name: 'x_total', help: 'help "x"\\', labelNames: labels, registers: [] })) as FastCounter;
+      const counter = (
+        fast ? new FastCounter('x_total', 'help "x"\\', labels) : new client.Counter({ name: 'x_total', help: 'help "x"\\', labelNames: labels, registers: [] })
+      ) as FastCounter;
       const hist = (
         fast
           ? new FastHistogram('h_seconds', 'h', labels, DURATION_BUCKETS)

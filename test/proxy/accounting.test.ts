@@ -36,8 +36,7 @@ describe('token accounting through the proxy', () => {
     const text = await res.body.text();
     return { res, text };
   };
-  const tokens = (model: string, direction: string) =>
-    metricValue(proxy.metrics, 'zai_proxy_tokens_total', { model, direction, variant: 'canary' });
+  const tokens = (model: string, direction: string) => metricValue(proxy.metrics, 'zai_proxy_tokens_total', { model, direction, variant: 'canary' });
 
   it('counts reported OpenAI usage, with cached prompt tokens as cache_read and never twice', async () => {
     sim.setScenario({ cachedTokens: 4, outputTokens: 7 });
@@ -58,7 +57,10 @@ describe('token accounting through the proxy', () => {
     sim.setScenario({ cachedTokens: 0, outputTokens: 9 });
     const { text } = await call('/v1/chat/completions', { model: 'glm-stream-o', stream: true, messages: [{ role: 'user', content: 'x' }] });
     assert.ok(text.includes('[DONE]'));
-    const usageLine = text.split('\n').filter((l) => l.includes('"usage"')).at(-1)!;
+    const usageLine = text
+      .split('\n')
+      .filter((l) => l.includes('"usage"'))
+      .at(-1)!;
     const usage = JSON.parse(usageLine.slice(6)).usage;
     await waitForValue(() => tokens('glm-stream-o', 'output'), 9);
     assert.equal(await tokens('glm-stream-o', 'input'), usage.prompt_tokens);

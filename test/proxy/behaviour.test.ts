@@ -122,7 +122,11 @@ describe('proxy core behaviour', () => {
   });
 
   it('accepts a client key as x-api-key too', async () => {
-    const res = await post('/v1/messages', { model: 'glm-4.7', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }, { authorization: '', 'x-api-key': CLIENT_KEY });
+    const res = await post(
+      '/v1/messages',
+      { model: 'glm-4.7', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] },
+      { authorization: '', 'x-api-key': CLIENT_KEY },
+    );
     assert.equal(res.statusCode, 200);
     await res.body.dump();
   });

@@ -26,10 +26,7 @@ describe('proxy configuration', () => {
 
   it('accepts ZAI_TARGET_URL as the Anthropic base, and the new name wins over it', () => {
     assert.equal(readProxyEnv({ ZAI_TARGET_URL: 'http://127.0.0.1:9/api/anthropic/' }).ZAI_ANTHROPIC_BASE_URL, 'http://127.0.0.1:9/api/anthropic');
-    assert.equal(
-      readProxyEnv({ ZAI_TARGET_URL: 'http://a.test/x', ZAI_ANTHROPIC_BASE_URL: 'http://b.test/y' }).ZAI_ANTHROPIC_BASE_URL,
-      'http://b.test/y',
-    );
+    assert.equal(readProxyEnv({ ZAI_TARGET_URL: 'http://a.test/x', ZAI_ANTHROPIC_BASE_URL: 'http://b.test/y' }).ZAI_ANTHROPIC_BASE_URL, 'http://b.test/y');
   });
 
   it('reads booleans in any case and durations in any unit', () => {
@@ -55,7 +52,11 @@ describe('proxy configuration', () => {
       [{ CLIENT_HEADERS_TIMEOUT: '3m' }, /CLIENT_HEADERS_TIMEOUT must not exceed CLIENT_BODY_TIMEOUT/],
       [{ REQUEST_TIMEOUT: '0s' }, /REQUEST_TIMEOUT must be a duration/],
     ];
-    for (const [env, message] of cases) assert.throws(() => readProxyEnv(env), (e: unknown) => e instanceof ConfigError && message.test(e.message));
+    for (const [env, message] of cases)
+      assert.throws(
+        () => readProxyEnv(env),
+        (e: unknown) => e instanceof ConfigError && message.test(e.message),
+      );
   });
 
   it('stops `zai-proxy serve` with one clear line and exit code 2', () => {

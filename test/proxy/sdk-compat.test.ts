@@ -131,12 +131,20 @@ describe('official SDKs through the proxy, unchanged', () => {
     const tools: Anthropic.Tool[] = [{ name: 'lookup', input_schema: { type: 'object', properties: { q: { type: 'string' } }, required: ['q'] } }];
     const messages: Anthropic.MessageParam[] = [{ role: 'user', content: 'look it up' }];
     const before = await metricValue(proxy.metrics, 'zai_proxy_tokens_total', { direction: 'output', model: 'glm-4.7' });
-    const first = await anthropic.messages.stream({ model: 'glm-4.7', max_tokens: 4096, thinking: { type: 'enabled', budget_tokens: 1024 }, tools, messages }).finalMessage();
+    const first = await anthropic.messages
+      .stream({ model: 'glm-4.7', max_tokens: 4096, thinking: { type: 'enabled', budget_tokens: 1024 }, tools, messages })
+      .finalMessage();
     assert.equal(first.stop_reason, 'tool_use');
-    assert.deepEqual(first.content.map((b) => b.type), ['thinking', 'tool_use']);
+    assert.deepEqual(
+      first.content.map((b) => b.type),
+      ['thinking', 'tool_use'],
+    );
     const use = first.content[1]!;
     assert.ok(use.type === 'tool_use');
-    messages.push({ role: 'assistant', content: first.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: 'found it' }] });
+    messages.push(
+      { role: 'assistant', content: first.content },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: 'found it' }] },
+    );
     const second = await anthropic.messages.create({ model: 'glm-4.7', max_tokens: 4096, tools, messages });
     assert.equal(second.stop_reason, 'end_turn');
     const after = await metricValue(proxy.metrics, 'zai_proxy_tokens_total', { direction: 'output', model: 'glm-4.7' });

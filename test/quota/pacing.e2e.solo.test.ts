@@ -59,7 +59,11 @@ async function waitFor(cond: () => boolean | Promise<boolean>, what: string, tim
 
 /** Total tokens the simulator charges for one `chatBody` call, asked of it directly. */
 async function costOfOneCall(openaiBaseUrl: string): Promise<number> {
-  const res = await request(`${openaiBaseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: chatBody });
+  const res = await request(`${openaiBaseUrl}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+    body: chatBody,
+  });
   return ((await res.body.json()) as { usage: { total_tokens: number } }).usage.total_tokens;
 }
 
@@ -145,8 +149,12 @@ describe('quota pacing: a window that would run out before its reset', () => {
       stop = true;
       await Promise.all(workers);
     }
-    const summary = trace.map((p) => `${((p.at - t0) / 1000).toFixed(1)}s used=${p.used.toFixed(3)} rate=${p.rate.toFixed(2)} exhausts=${((p.exhaustsAt - t0) / 1000).toFixed(1)}s`);
-    t.diagnostic(`per call ${perCall} tokens, budget ${budget}, reset at 12.0s, outcomes ${JSON.stringify(outcomes)}, first 1308 at ${first1308At === undefined ? 'never' : `${((first1308At - t0) / 1000).toFixed(1)}s`}`);
+    const summary = trace.map(
+      (p) => `${((p.at - t0) / 1000).toFixed(1)}s used=${p.used.toFixed(3)} rate=${p.rate.toFixed(2)} exhausts=${((p.exhaustsAt - t0) / 1000).toFixed(1)}s`,
+    );
+    t.diagnostic(
+      `per call ${perCall} tokens, budget ${budget}, reset at 12.0s, outcomes ${JSON.stringify(outcomes)}, first 1308 at ${first1308At === undefined ? 'never' : `${((first1308At - t0) / 1000).toFixed(1)}s`}`,
+    );
     for (const line of summary) t.diagnostic(line);
 
     // Unpaced, the limiter's 20 req/s would exhaust the window a third of the way to the reset.
@@ -193,7 +201,10 @@ function assertQuota429(r: { status: number; headers: Record<string, unknown>; t
   assert.equal(r.status, 429);
   const expected = (resetAt - Date.now()) / 1000;
   const retryAfter = Number(r.headers['retry-after']);
-  assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter >= Math.floor(expected) && retryAfter <= Math.ceil(expected) + 1, `Retry-After ${String(r.headers['retry-after'])} vs ${expected.toFixed(2)} s to the reset`);
+  assert.ok(
+    Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter >= Math.floor(expected) && retryAfter <= Math.ceil(expected) + 1,
+    `Retry-After ${String(r.headers['retry-after'])} vs ${expected.toFixed(2)} s to the reset`,
+  );
   const body = JSON.parse(r.text) as { type?: string; error: { type: string; message: string; code?: string } };
   if (shape === 'anthropic') assert.equal(body.type, 'error');
   else assert.equal(body.error.code, 'rate_limit_error');
@@ -218,7 +229,10 @@ describe('quota pacing: an exhausted window', () => {
     // Whole seconds, rounded up when the upstream answered: by now up to a second more than is left.
     const relayed = Number(first.headers['retry-after']);
     const left = (resetAt - Date.now()) / 1000;
-    assert.ok(relayed >= Math.floor(left) && relayed <= Math.ceil(left) + 1, `relayed Retry-After ${String(first.headers['retry-after'])} vs ${left.toFixed(2)} s left`);
+    assert.ok(
+      relayed >= Math.floor(left) && relayed <= Math.ceil(left) + 1,
+      `relayed Retry-After ${String(first.headers['retry-after'])} vs ${left.toFixed(2)} s left`,
+    );
     assert.equal(sim.stats().byRoute[CHAT], 1);
     assert.equal(proxy.admission!.snapshot().blockedUntil, resetAt);
 

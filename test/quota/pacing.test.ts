@@ -117,7 +117,10 @@ test('a safe projection sets no cap at all', () => {
 test('the cap is lifted once load falls and the projection is safe again', () => {
   const gate = new RecordingGate(5);
   const r = run({ pacer: true, gate, offered: (m) => (m <= 40 ? 2 : 0.2), perRequest: PER_REQUEST, used0: 0.1, resetInMin: 180, minutes: 70 });
-  assert.ok(gate.capCalls.some((c) => c !== undefined), 'was capped');
+  assert.ok(
+    gate.capCalls.some((c) => c !== undefined),
+    'was capped',
+  );
   assert.equal(gate.cap, undefined, `cap lifted (calls ${gate.capCalls.map((c) => c?.toFixed(2)).join(' ')})`);
   assert.equal(r.pacer!.snapshot().capRps, undefined);
   // The cap rose step by step (≤ 25 % a sample) before it was lifted.
@@ -131,7 +134,10 @@ test('the cap never goes below the floor that interactive use needs', () => {
   // 0.1 % per request: only 0.08 req/s would last until the reset; the floor holds at 0.2.
   run({ pacer: true, gate, offered: () => 2, perRequest: 1e-3, used0: 0.1, resetInMin: 180, minutes: 5, floorRps: 0.2 });
   assert.ok(gate.capCalls.length > 0);
-  assert.ok(gate.capCalls.every((c) => c === undefined || c >= 0.2), gate.capCalls.join(' '));
+  assert.ok(
+    gate.capCalls.every((c) => c === undefined || c >= 0.2),
+    gate.capCalls.join(' '),
+  );
   assert.equal(gate.cap, 0.2);
 });
 
@@ -203,7 +209,13 @@ test('windows are paced independently: the tighter one sets the cap', () => {
   const weeklyPerRps = 0.001 / 60 / 5;
   assert.ok(Math.abs(gate.cap! - weeklyAllowed / weeklyPerRps) < 1e-9, `cap ${gate.cap}`);
   const snap = pacer.snapshot();
-  assert.deepEqual(snap.windows.map((w) => [w.window, w.atRisk]), [['five_hour', false], ['weekly', true]]);
+  assert.deepEqual(
+    snap.windows.map((w) => [w.window, w.atRisk]),
+    [
+      ['five_hour', false],
+      ['weekly', true],
+    ],
+  );
 });
 
 test('a rollover keeps the burn estimate and starts the fresh window uncapped', () => {
@@ -211,7 +223,10 @@ test('a rollover keeps the burn estimate and starts the fresh window uncapped', 
   const gate = new RecordingGate(5);
   const pacer = new QuotaPacer(gate, { floorRps: 0.2 }, { now: () => now });
   let reset = T0 + 30 * MIN;
-  const s = (used: number): QuotaSample => ({ fetchedAtMs: now, limits: [{ window: 'five_hour', limitType: 'tokens_limit', usedRatio: used, remainingRatio: 1 - used, resetAtMs: reset }] });
+  const s = (used: number): QuotaSample => ({
+    fetchedAtMs: now,
+    limits: [{ window: 'five_hour', limitType: 'tokens_limit', usedRatio: used, remainingRatio: 1 - used, resetAtMs: reset }],
+  });
   pacer.onSample(s(0.97));
   now += MIN;
   pacer.onSample(s(0.972)); // 0.2 %/min at 5 req/s: the last 1 % (after the 2 % reserve) lasts 5 of the 29 minutes
@@ -233,7 +248,10 @@ test('a stale quota lifts the cap but keeps a block; a blocked interval is not a
   const gate = new RecordingGate(5);
   const pacer = new QuotaPacer(gate, { floorRps: 0.2 }, { now: () => now });
   const reset = T0 + 60 * MIN;
-  const s = (used: number): QuotaSample => ({ fetchedAtMs: now, limits: [{ window: 'five_hour', limitType: 'credit_limit', usedRatio: used, remainingRatio: 1 - used, resetAtMs: reset }] });
+  const s = (used: number): QuotaSample => ({
+    fetchedAtMs: now,
+    limits: [{ window: 'five_hour', limitType: 'credit_limit', usedRatio: used, remainingRatio: 1 - used, resetAtMs: reset }],
+  });
   pacer.onSample(s(0.5));
   now += MIN;
   pacer.onSample(s(0.6));

@@ -46,8 +46,26 @@ test('current shape: amounts give the used fraction, windows by unit/number, unk
   assert.equal(s.level, 'pro');
   assert.equal(s.fetchedAtMs, AT);
   assert.deepEqual(s.limits, [
-    { window: 'five_hour', limitType: 'credit_limit', usedRatio: 0.37, remainingRatio: 0.63, resetAtMs: 1788541838272, used: 740, total: 2000, remaining: 1259 },
-    { window: 'weekly', limitType: 'credit_limit', usedRatio: 0.5207, remainingRatio: 1 - 0.5207, resetAtMs: 1788900000000, used: 5207, total: 10000, remaining: 4792 },
+    {
+      window: 'five_hour',
+      limitType: 'credit_limit',
+      usedRatio: 0.37,
+      remainingRatio: 0.63,
+      resetAtMs: 1788541838272,
+      used: 740,
+      total: 2000,
+      remaining: 1259,
+    },
+    {
+      window: 'weekly',
+      limitType: 'credit_limit',
+      usedRatio: 0.5207,
+      remainingRatio: 1 - 0.5207,
+      resetAtMs: 1788900000000,
+      used: 5207,
+      total: 10000,
+      remaining: 4792,
+    },
     { window: 'monthly', limitType: 'time_limit', usedRatio: 0.12, remainingRatio: 0.88, resetAtMs: 1790000000000, used: 12, total: 100, remaining: 88 },
   ]);
 });
@@ -62,7 +80,12 @@ test('legacy TOKENS_LIMIT carries a percentage only: fraction from it, no amount
 });
 
 test('only unknown types: a valid sample with zero windows', () => {
-  const s = sample(withLimits([{ type: 'PROMO_LIMIT', unit: 42, number: 1, percentage: 50 }, { type: 'X', percentage: 1 }]));
+  const s = sample(
+    withLimits([
+      { type: 'PROMO_LIMIT', unit: 42, number: 1, percentage: 50 },
+      { type: 'X', percentage: 1 },
+    ]),
+  );
   assert.deepEqual(s.limits, []);
   assert.deepEqual(sample(withLimits([])).limits, []);
 });
@@ -111,15 +134,20 @@ test('unit/number → window mapping', () => {
 });
 
 test('a duplicate (window, type) keeps the first entry; case-insensitive types', () => {
-  const s = sample(withLimits([
-    { type: 'credit_limit', unit: 3, number: 5, percentage: 10 },
-    { type: 'CREDIT_LIMIT', unit: 3, number: 5, percentage: 90 },
-    { type: 'Tokens_Limit', unit: 3, number: 5, percentage: 20 },
-  ]));
-  assert.deepEqual(s.limits.map((l) => [l.window, l.limitType, l.usedRatio]), [
-    ['five_hour', 'credit_limit', 0.1],
-    ['five_hour', 'tokens_limit', 0.2],
-  ]);
+  const s = sample(
+    withLimits([
+      { type: 'credit_limit', unit: 3, number: 5, percentage: 10 },
+      { type: 'CREDIT_LIMIT', unit: 3, number: 5, percentage: 90 },
+      { type: 'Tokens_Limit', unit: 3, number: 5, percentage: 20 },
+    ]),
+  );
+  assert.deepEqual(
+    s.limits.map((l) => [l.window, l.limitType, l.usedRatio]),
+    [
+      ['five_hour', 'credit_limit', 0.1],
+      ['five_hour', 'tokens_limit', 0.2],
+    ],
+  );
 });
 
 test('structurally wrong bodies are malformed, with our own words only', () => {

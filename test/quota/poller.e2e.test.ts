@@ -106,19 +106,27 @@ describe('quota poller through a live proxy', () => {
     assert.ok(view.sampleAgeSeconds !== undefined && view.sampleAgeSeconds >= 0 && view.sampleAgeSeconds < 60, `sample age ${view.sampleAgeSeconds}`);
     assert.equal(view.windows.length, 1);
     const w = view.windows[0]!;
-    assert.deepEqual({ window: w.window, limitType: w.limitType, usedRatio: w.usedRatio, remainingRatio: w.remainingRatio, resetAt: w.resetAt }, {
-      window: 'five_hour',
-      limitType: 'credit_limit',
-      usedRatio: 0.25,
-      remainingRatio: 0.75,
-      resetAt: new Date(resetAt - 123).toISOString().replace('.000Z', 'Z'),
-    });
+    assert.deepEqual(
+      { window: w.window, limitType: w.limitType, usedRatio: w.usedRatio, remainingRatio: w.remainingRatio, resetAt: w.resetAt },
+      {
+        window: 'five_hour',
+        limitType: 'credit_limit',
+        usedRatio: 0.25,
+        remainingRatio: 0.75,
+        resetAt: new Date(resetAt - 123).toISOString().replace('.000Z', 'Z'),
+      },
+    );
     const expectIn = (resetAt - Date.now()) / 1000;
     assert.ok(Math.abs(w.resetInSeconds! - expectIn) <= 2, `resetInSeconds ${w.resetInSeconds} vs ${expectIn}`);
 
     // /health carries the same view (the age and countdown may tick between the two reads)
     const health = await healthQuota(proxy, outputs);
-    const steady = (v: QuotaView) => ({ ...v, sampleAgeSeconds: undefined, lastPoll: undefined, windows: v.windows.map((x) => ({ ...x, resetInSeconds: undefined })) });
+    const steady = (v: QuotaView) => ({
+      ...v,
+      sampleAgeSeconds: undefined,
+      lastPoll: undefined,
+      windows: v.windows.map((x) => ({ ...x, resetInSeconds: undefined })),
+    });
     assert.deepEqual(steady(health), steady(view));
 
     assert.equal(await gauge(proxy, 'zai_proxy_quota_usage_ratio'), 0.25);
@@ -128,7 +136,8 @@ describe('quota poller through a live proxy', () => {
     outputs.texts.push(text);
     assert.match(text, new RegExp(`^zai_proxy_quota_usage_ratio\\{window="five_hour",limit_type="credit_limit",variant="${VARIANT}"\\} 0\\.25$`, 'm'));
     assert.match(text, /^zai_proxy_quota_sample_age_seconds\{variant="stable"\} \d+(\.\d+)?$/m);
-    for (const result of ['success', 'error', 'malformed', 'stale']) assert.match(text, new RegExp(`^zai_proxy_quota_poll_total\\{result="${result}",variant="stable"\\} \\d+$`, 'm'));
+    for (const result of ['success', 'error', 'malformed', 'stale'])
+      assert.match(text, new RegExp(`^zai_proxy_quota_poll_total\\{result="${result}",variant="stable"\\} \\d+$`, 'm'));
     assertCleanMetrics(text);
   });
 
@@ -161,12 +170,17 @@ describe('quota poller through a live proxy', () => {
     const last = (await quotaView(proxy, outputs)).windows;
     const before = { malformed: await polls(proxy, 'malformed'), error: await polls(proxy, 'error') };
 
-    sim.setScenario({ quotaResponse: { status: 200, body: JSON.stringify({ code: 200, msg: PROVIDER_TEXT, success: true, data: { level: 'pro', limits: 'not-a-list' } }) } });
+    sim.setScenario({
+      quotaResponse: { status: 200, body: JSON.stringify({ code: 200, msg: PROVIDER_TEXT, success: true, data: { level: 'pro', limits: 'not-a-list' } }) },
+    });
     await waitForPolls(proxy, 'malformed', before.malformed + 1);
     let view = await quotaView(proxy, outputs);
     assert.equal(view.lastPoll?.result, 'malformed');
     assert.equal(view.stale, false);
-    assert.deepEqual(view.windows.map((w) => w.usedRatio), last.map((w) => w.usedRatio));
+    assert.deepEqual(
+      view.windows.map((w) => w.usedRatio),
+      last.map((w) => w.usedRatio),
+    );
 
     sim.setScenario({ quotaResponse: { status: 500, body: JSON.stringify({ code: 500, msg: PROVIDER_TEXT, success: false }) } });
     await waitForPolls(proxy, 'error', before.error + 1);
@@ -174,7 +188,10 @@ describe('quota poller through a live proxy', () => {
     assert.equal(view.lastPoll?.result, 'error');
     assert.equal(view.stale, false);
     assert.equal(view.level, 'pro');
-    assert.deepEqual(view.windows.map((w) => w.usedRatio), last.map((w) => w.usedRatio));
+    assert.deepEqual(
+      view.windows.map((w) => w.usedRatio),
+      last.map((w) => w.usedRatio),
+    );
     const health = await healthQuota(proxy, outputs);
     assert.equal(health.lastPoll?.result, 'error');
 
@@ -241,7 +258,11 @@ describe('quota poller: refused connection goes stale after the bound, then reco
     assert.equal(stale.lastPoll?.result, 'stale');
     assert.ok(stale.sampleAgeSeconds! > 2, `age ${stale.sampleAgeSeconds} is past the 2 s bound`);
     assert.ok(stale.sampleAgeSeconds! <= (Date.now() - closedAt) / 1000 + 1, 'age counts from the last good sample');
-    assert.deepEqual(stale.windows, good.windows.map((w) => ({ ...w, resetInSeconds: stale.windows[0]!.resetInSeconds })), 'the last good sample is kept');
+    assert.deepEqual(
+      stale.windows,
+      good.windows.map((w) => ({ ...w, resetInSeconds: stale.windows[0]!.resetInSeconds })),
+      'the last good sample is kept',
+    );
     assert.equal((await healthQuota(proxy, outputs)).stale, true);
     assert.ok((await metricValue(proxy.metrics, 'zai_proxy_quota_sample_age_seconds')) > 2);
     assert.equal(await metricValue(proxy.metrics, 'zai_proxy_quota_usage_ratio', { window: 'five_hour' }), 0.4, 'the gauges keep the last good sample');

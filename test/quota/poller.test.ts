@@ -84,7 +84,10 @@ async function harness(t: TestContext, scenario: Partial<SimScenario> = {}, over
 }
 
 type Labels = Record<string, string>;
-async function metricValue(metric: Metrics['zai_proxy_quota_usage_ratio'] | Metrics['zai_proxy_quota_poll_total'] | Metrics['zai_proxy_quota_sample_age_seconds'], labels: Labels = {}) {
+async function metricValue(
+  metric: Metrics['zai_proxy_quota_usage_ratio'] | Metrics['zai_proxy_quota_poll_total'] | Metrics['zai_proxy_quota_sample_age_seconds'],
+  labels: Labels = {},
+) {
   const { values } = await metric.get();
   const hit = values.filter((v) => Object.entries(labels).every(([k, want]) => (v.labels as Labels)[k] === want));
   assert.ok(hit.length <= 1, 'at most one series matches');
@@ -155,8 +158,14 @@ test('usage rising between polls: real traffic to the simulator moves the five-h
   assert.equal(await metricValue(h.metrics.zai_proxy_quota_usage_ratio, fiveHour), used / 10_000);
   assert.equal(await metricValue(h.metrics.zai_proxy_quota_remaining_ratio, fiveHour), 1 - used / 10_000);
   assert.equal(await metricValue(h.metrics.zai_proxy_quota_reset_time_seconds, fiveHour), resetAt / 1000);
-  assert.deepEqual(h.samples.map((s) => s.limits[0]!.usedRatio), [0.1, used / 10_000]);
-  assert.deepEqual(h.samples.map((s) => s.fetchedAtMs), [T0, T0 + MIN]);
+  assert.deepEqual(
+    h.samples.map((s) => s.limits[0]!.usedRatio),
+    [0.1, used / 10_000],
+  );
+  assert.deepEqual(
+    h.samples.map((s) => s.fetchedAtMs),
+    [T0, T0 + MIN],
+  );
   const v = h.view();
   assert.equal(v.windows[0]!.resetInSeconds, 3 * 3600 - 60);
   assert.deepEqual(await polls(h), { success: 2, error: 0, malformed: 0, stale: 0 });
@@ -187,7 +196,14 @@ test('only unknown types: a good sample with no windows, and the old series go a
   const h = await harness(t, { quotaResponse: { body: CURRENT } });
   await h.poller.pollOnce();
   assert.equal((await seriesOf(h.metrics.zai_proxy_quota_usage_ratio)).length, 2);
-  h.sim.setScenario({ quotaResponse: { body: body([{ type: 'PROMO_LIMIT', unit: 42, number: 1, percentage: 50 }, { type: 'SOME_FUTURE_LIMIT', unit: 9, usage: 5, currentValue: 1 }]) } });
+  h.sim.setScenario({
+    quotaResponse: {
+      body: body([
+        { type: 'PROMO_LIMIT', unit: 42, number: 1, percentage: 50 },
+        { type: 'SOME_FUTURE_LIMIT', unit: 9, usage: 5, currentValue: 1 },
+      ]),
+    },
+  });
   h.clock.ms += MIN;
   await h.poller.pollOnce();
   const v = h.view();
@@ -242,7 +258,10 @@ test('malformed body and HTTP 500 keep the last good sample while it is fresh; p
   await h.poller.pollOnce();
   v = h.view();
   assert.deepEqual([v.stale, v.lastPoll?.result, v.sampleAgeSeconds], [false, 'success', 0]);
-  assert.deepEqual(v.windows.map((w) => [w.window, w.usedRatio]), [['five_hour', 0.5]]);
+  assert.deepEqual(
+    v.windows.map((w) => [w.window, w.usedRatio]),
+    [['five_hour', 0.5]],
+  );
   assert.deepEqual(await seriesOf(h.metrics.zai_proxy_quota_usage_ratio), ['five_hour/credit_limit']);
   assert.deepEqual(await polls(h), { success: 2, error: 1, malformed: 1, stale: 3 });
   assert.equal(h.samples.length, 2);
@@ -263,7 +282,10 @@ test('refused connection: error while fresh, stale after the bound, recovery whe
   await h.poller.pollOnce();
   v = h.view();
   assert.deepEqual([v.stale, v.lastPoll?.result, v.windows.length], [true, 'stale', 2]);
-  assert.ok(h.captured.some((l) => l.includes('"reason":"ECONNREFUSED"')), 'the log says why, in an error code');
+  assert.ok(
+    h.captured.some((l) => l.includes('"reason":"ECONNREFUSED"')),
+    'the log says why, in an error code',
+  );
   assert.equal(h.staleCalls(), 1);
 
   await h.revive({ quotaResponse: { body: body([WEEKLY]) } });
@@ -316,10 +338,13 @@ test('a poll that outlives its timeout is an error and does not hang', async (t)
   const sockets = new Set<Socket>();
   const hole = createServer((s) => void sockets.add(s));
   await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => {
-    for (const s of sockets) s.destroy();
-    hole.close(() => resolve());
-  }));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        hole.close(() => resolve());
+      }),
+  );
   const { port } = hole.address() as AddressInfo;
   const captured: string[] = [];
   const metrics = createMetrics('test', { processMetrics: false });
@@ -362,7 +387,18 @@ test('configuration errors are typed and name no secret', () => {
   const metrics = createMetrics('test', { processMetrics: false });
   const log = createLogger('silent');
   const ok: QuotaPollerOptions = { baseUrl: 'https://api.z.ai', apiKey: KEY, intervalMs: MIN, timeoutMs: 5_000, staleAfterMs: STALE_AFTER };
-  for (const bad of [{ apiKey: '' }, { apiKey: '  ' }, { intervalMs: 0 }, { timeoutMs: -1 }, { staleAfterMs: Number.NaN }, { baseUrl: 'ftp://x' }, { baseUrl: 'not a url' }]) {
-    assert.throws(() => new QuotaPoller({ ...ok, ...bad }, metrics, log), (err: Error) => err.name === 'QuotaConfigError' && !err.message.includes(KEY));
+  for (const bad of [
+    { apiKey: '' },
+    { apiKey: '  ' },
+    { intervalMs: 0 },
+    { timeoutMs: -1 },
+    { staleAfterMs: Number.NaN },
+    { baseUrl: 'ftp://x' },
+    { baseUrl: 'not a url' },
+  ]) {
+    assert.throws(
+      () => new QuotaPoller({ ...ok, ...bad }, metrics, log),
+      (err: Error) => err.name === 'QuotaConfigError' && !err.message.includes(KEY),
+    );
   }
 });

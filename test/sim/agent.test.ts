@@ -62,7 +62,12 @@ describe('simulator plays an agent loop', () => {
   });
 
   it('OpenAI non-streaming tool call, scripted by the scenario, in order', async () => {
-    sim.setScenario({ toolCalls: [{ name: 'shell', arguments: { command: ['ls', '-la'] } }, { name: 'shell', arguments: { command: ['pwd'] } }] });
+    sim.setScenario({
+      toolCalls: [
+        { name: 'shell', arguments: { command: ['ls', '-la'] } },
+        { name: 'shell', arguments: { command: ['pwd'] } },
+      ],
+    });
     const call = async () => {
       const r = await openai.chat.completions.create({ model: 'glm-4.7', messages: [{ role: 'user', content: 'go' }], tools: [SHELL_OPENAI] });
       assert.equal(r.choices[0]!.finish_reason, 'tool_calls');
@@ -76,7 +81,12 @@ describe('simulator plays an agent loop', () => {
   });
 
   it('toolUse: none and tool_choice: none answer text despite tools', async () => {
-    const r = await openai.chat.completions.create({ model: 'glm-4.7', messages: [{ role: 'user', content: 'go' }], tools: [SHELL_OPENAI], tool_choice: 'none' });
+    const r = await openai.chat.completions.create({
+      model: 'glm-4.7',
+      messages: [{ role: 'user', content: 'go' }],
+      tools: [SHELL_OPENAI],
+      tool_choice: 'none',
+    });
     assert.equal(r.choices[0]!.finish_reason, 'stop');
     sim.setScenario({ toolUse: 'none' });
     const a = await anthropic.messages.create({ model: 'glm-4.7', max_tokens: 100, messages: [{ role: 'user', content: 'go' }], tools: [READ_ANTHROPIC] });
@@ -141,7 +151,13 @@ describe('simulator plays an agent loop', () => {
 
   it('counts prompt tokens over system, tools and messages as the proxy estimates them', async () => {
     const tools = Array.from({ length: 24 }, (_, i) => ({ ...READ_ANTHROPIC, name: `Tool${i}`, description: `Tool number ${i}. `.repeat(40) }));
-    const body = { model: 'glm-4.7', max_tokens: 32000, system: 'You are Claude Code. '.repeat(200), tools, messages: [{ role: 'user' as const, content: 'hi' }] };
+    const body = {
+      model: 'glm-4.7',
+      max_tokens: 32000,
+      system: 'You are Claude Code. '.repeat(200),
+      tools,
+      messages: [{ role: 'user' as const, content: 'hi' }],
+    };
     const counted = await anthropic.messages.countTokens(body);
     assert.equal(counted.input_tokens, estimateTokensSync(promptText(body)));
     assert.equal(counted.input_tokens, promptTokensFor(body));

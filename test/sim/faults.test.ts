@@ -37,7 +37,12 @@ describe('simulator faults', () => {
     });
 
   it('status faults fire in order, each consumed when it fires', async () => {
-    sim.setScenario({ faults: [{ kind: 'status', status: 503, times: 2 }, { kind: 'status', status: 500, code: 1234 }] });
+    sim.setScenario({
+      faults: [
+        { kind: 'status', status: 503, times: 2 },
+        { kind: 'status', status: 500, code: 1234 },
+      ],
+    });
     const statuses = [];
     for (let i = 0; i < 4; i++) statuses.push((await chat()).status);
     assert.deepEqual(statuses, [503, 503, 500, 200]);
@@ -51,7 +56,12 @@ describe('simulator faults', () => {
   });
 
   it('zaiError uses the status Z.AI pairs with the code and sends Retry-After when asked', async () => {
-    sim.setScenario({ faults: [{ kind: 'zaiError', code: 1305, retryAfter: '2' }, { kind: 'zaiError', code: 1211 }] });
+    sim.setScenario({
+      faults: [
+        { kind: 'zaiError', code: 1305, retryAfter: '2' },
+        { kind: 'zaiError', code: 1211 },
+      ],
+    });
     const overloaded = await chat();
     assert.equal(overloaded.status, 429);
     assert.equal(overloaded.headers['retry-after'], '2');

@@ -63,7 +63,14 @@ describe('simulator quota, auth and control', () => {
 
   it('quota endpoint: sample shape by default, legacy TOKENS_LIMIT, raw overrides, 401 without Authorization', async () => {
     const sample = JSON.parse((await get(`${sim.quotaBaseUrl}${QUOTA}`, { authorization: 'Bearer k' })).text);
-    assert.deepEqual(sample.data.limits.map((l: { type: string; unit: number }) => [l.type, l.unit]), [['CREDIT_LIMIT', 3], ['CREDIT_LIMIT', 6], ['TIME_LIMIT', 5]]);
+    assert.deepEqual(
+      sample.data.limits.map((l: { type: string; unit: number }) => [l.type, l.unit]),
+      [
+        ['CREDIT_LIMIT', 3],
+        ['CREDIT_LIMIT', 6],
+        ['TIME_LIMIT', 5],
+      ],
+    );
     sim.setScenario({ quotaResponse: { legacy: true } });
     const legacy = JSON.parse((await get(`${sim.quotaBaseUrl}${QUOTA}`, { authorization: 'k' })).text);
     assert.ok(legacy.data.limits.every((l: Record<string, unknown>) => l.type === 'TOKENS_LIMIT' && typeof l.percentage === 'number' && !('usage' in l)));
@@ -126,7 +133,10 @@ describe('simulator quota, auth and control', () => {
   });
 
   it('waitFor rejects with a typed error when the condition never holds', async () => {
-    await assert.rejects(sim.waitFor((s) => s.requests > 100, 20), SimTimeoutError);
+    await assert.rejects(
+      sim.waitFor((s) => s.requests > 100, 20),
+      SimTimeoutError,
+    );
   });
 
   it('setScenario rejects an invalid patch', () => {

@@ -57,8 +57,14 @@ describe('simulator answers both Z.AI shapes', () => {
     assert.equal(done, true);
     assert.equal(chunks.map((c) => c.choices[0]!.delta.content).join(''), simContent(4));
     assert.ok(chunks.every((c) => c.model === 'glm-5' && c.object === 'chat.completion.chunk'));
-    assert.deepEqual(chunks.map((c) => c.choices[0]!.finish_reason), [null, null, null, 'stop']);
-    assert.deepEqual(chunks.slice(0, 3).map((c) => c.usage), [undefined, undefined, undefined]);
+    assert.deepEqual(
+      chunks.map((c) => c.choices[0]!.finish_reason),
+      [null, null, null, 'stop'],
+    );
+    assert.deepEqual(
+      chunks.slice(0, 3).map((c) => c.usage),
+      [undefined, undefined, undefined],
+    );
     assert.deepEqual(chunks[3]!.usage, { prompt_tokens: prompt, completion_tokens: 9, total_tokens: prompt + 9, prompt_tokens_details: { cached_tokens: 2 } });
     assert.equal(sim.stats().chunksSent, 4);
   });
@@ -82,8 +88,20 @@ describe('simulator answers both Z.AI shapes', () => {
   it('OpenAI reasoning arrives as reasoning_content before the content', async () => {
     sim.setScenario({ reasoning: true, streamChunks: 2 });
     const events = openaiStream((await post(`${sim.openaiBaseUrl}/chat/completions`, { model: 'glm-4.7', messages: MESSAGES, stream: true })).text).chunks;
-    assert.equal(events.slice(0, 2).map((e) => e.choices[0]!.delta.reasoning_content).join(''), REASONING_TEXT);
-    assert.equal(events.slice(2, 4).map((e) => e.choices[0]!.delta.content).join(''), simContent(2));
+    assert.equal(
+      events
+        .slice(0, 2)
+        .map((e) => e.choices[0]!.delta.reasoning_content)
+        .join(''),
+      REASONING_TEXT,
+    );
+    assert.equal(
+      events
+        .slice(2, 4)
+        .map((e) => e.choices[0]!.delta.content)
+        .join(''),
+      simContent(2),
+    );
     const plain = JSON.parse((await post(`${sim.openaiBaseUrl}/chat/completions`, { model: 'glm-4.7', messages: MESSAGES })).text);
     assert.equal(plain.choices[0].message.reasoning_content, REASONING_TEXT);
   });
@@ -107,19 +125,35 @@ describe('simulator answers both Z.AI shapes', () => {
     const events = anthropicStream(r.text);
     const types = events.map((e) => e.type);
     assert.deepEqual(types, [
-      'message_start', 'content_block_start', 'ping',
-      'content_block_delta', 'content_block_delta', 'content_block_delta',
-      'content_block_stop', 'message_delta', 'message_delta', 'message_stop',
+      'message_start',
+      'content_block_start',
+      'ping',
+      'content_block_delta',
+      'content_block_delta',
+      'content_block_delta',
+      'content_block_stop',
+      'message_delta',
+      'message_delta',
+      'message_stop',
     ]);
     assert.deepEqual(events[0]?.message?.usage, { input_tokens: 0, output_tokens: 0 });
-    assert.equal(events.filter((e) => e.type === 'content_block_delta').map((e) => e.delta?.text).join(''), simContent(3));
+    assert.equal(
+      events
+        .filter((e) => e.type === 'content_block_delta')
+        .map((e) => e.delta?.text)
+        .join(''),
+      simContent(3),
+    );
     const deltas = events.filter((e) => e.type === 'message_delta');
     assert.equal(deltas[0]?.usage?.output_tokens, 5);
     assert.equal(deltas[0]?.delta?.stop_reason, null);
     assert.deepEqual(deltas[1]?.usage, { input_tokens: prompt, output_tokens: 10, cache_read_input_tokens: 1, cache_creation_input_tokens: 2 });
     assert.equal(deltas[1]?.delta?.stop_reason, 'end_turn');
     // Summing the deltas would over-count: the last one alone is the total.
-    assert.notEqual(deltas.reduce((n, d) => n + (d.usage?.output_tokens ?? 0), 0), 10);
+    assert.notEqual(
+      deltas.reduce((n, d) => n + (d.usage?.output_tokens ?? 0), 0),
+      10,
+    );
   });
 
   it('Anthropic streaming with two chunks sends one message_delta; streamUsage none reports zeros', async () => {
@@ -136,7 +170,10 @@ describe('simulator answers both Z.AI shapes', () => {
     const m = await get(`${sim.openaiBaseUrl}/models`);
     const list = JSON.parse(m.text);
     assert.equal(list.object, 'list');
-    assert.deepEqual(list.data.map((d: { id: string }) => d.id), [...MODEL_NAMES]);
+    assert.deepEqual(
+      list.data.map((d: { id: string }) => d.id),
+      [...MODEL_NAMES],
+    );
   });
 
   it('unknown paths get 404 in the Z.AI error shape', async () => {

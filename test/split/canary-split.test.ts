@@ -15,7 +15,7 @@ import { freePort } from '../support/wait.js';
 const bound = (w: number, n: number) => 4 * Math.sqrt((w * (1 - w)) / n);
 
 describe('sticky canary split by client identity', () => {
-  it('puts the weight\'s share of 10,000 distinct clients on the canary, within 4 standard deviations', () => {
+  it("puts the weight's share of 10,000 distinct clients on the canary, within 4 standard deviations", () => {
     const n = 10_000;
     for (const weight of [1, 5, 10, 30, 50, 90, 99]) {
       let canary = 0;
@@ -88,7 +88,9 @@ describe('canary split between live proxies in front of the simulator', () => {
       if (r.arm === 'canary') onCanary++;
     }
     assert.ok(Math.abs(onCanary / n - 0.3) <= bound(0.3, n), `observed ${onCanary}/${n}`);
-    console.log(`live split at 30%: ${onCanary}/${n} = ${((onCanary / n) * 100).toFixed(1)}% on the canary (bound ±${(bound(0.3, n) * 100).toFixed(1)} points)`);
+    console.log(
+      `live split at 30%: ${onCanary}/${n} = ${((onCanary / n) * 100).toFixed(1)}% on the canary (bound ±${(bound(0.3, n) * 100).toFixed(1)} points)`,
+    );
     assert.equal(await requests(stable, 'stable'), n - onCanary);
     assert.equal((await requests(canary, 'canary')) - canaryBefore, onCanary);
     assert.equal(await metricValue(stable.metrics, 'zai_proxy_canary_requests_total', { arm: 'canary' }), onCanary);

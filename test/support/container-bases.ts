@@ -46,17 +46,26 @@ function exists(tag: string): boolean {
 /** The podman tag of a test base image, built now if podman's storage does not hold it yet. */
 export function testBaseImage(kind: BaseKind): string {
   const recipe = recipes[kind];
-  const hash = createHash('sha256').update(JSON.stringify({ recipe, node: process.version, suite: 'bookworm' })).digest('hex').slice(0, 12);
+  const hash = createHash('sha256')
+    .update(JSON.stringify({ recipe, node: process.version, suite: 'bookworm' }))
+    .digest('hex')
+    .slice(0, 12);
   const tag = `localhost/zai-proxy-test-${kind}:${hash}`;
   if (exists(tag)) return tag;
   const dir = mkdtempSync(join(process.env.TMPDIR_CONTAINERS ?? '/var/tmp', 'zai-proxy-base-'));
   try {
     const tar = join(dir, 'rootfs.tar');
-    run('mmdebstrap', ['--quiet', '--variant=minbase', `--include=${recipe.include.join(',')}`, ...recipe.hooks.map((h) => `--customize-hook=${h}`), 'bookworm', tar]);
+    run('mmdebstrap', [
+      '--quiet',
+      '--variant=minbase',
+      `--include=${recipe.include.join(',')}`,
+      ...recipe.hooks.map((h) => `--customize-hook=${h}`),
+      'bookworm',
+      tar,
+    ]);
     run('podman', ['import', '--quiet', tar, tag]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   return tag;
 }
-

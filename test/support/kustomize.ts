@@ -69,7 +69,10 @@ function strategicMerge(base: Json, patch: Json): Json {
 function jsonPatch(doc: Json, ops: { op: string; path: string; value?: Json }[]): Json {
   const out = structuredClone(doc);
   for (const { op, path, value } of ops) {
-    const keys = path.split('/').slice(1).map((k) => k.replaceAll('~1', '/').replaceAll('~0', '~'));
+    const keys = path
+      .split('/')
+      .slice(1)
+      .map((k) => k.replaceAll('~1', '/').replaceAll('~0', '~'));
     const last = keys.pop()!;
     let node: Json = out;
     for (const k of keys) node = Array.isArray(node) ? node[Number(k)]! : (node as JsonObject)[k]!;

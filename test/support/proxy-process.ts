@@ -41,7 +41,11 @@ export interface ProxyProcess {
 }
 
 /** `command` is the zai-proxy command to run (default `serve`; `dashboard` logs its URL the same way). */
-export async function spawnProxy(env: Record<string, string>, nodeArgs: string[] = [], opts: { memoryProbe?: boolean; command?: string } = {}): Promise<ProxyProcess> {
+export async function spawnProxy(
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+  opts: { memoryProbe?: boolean; command?: string } = {},
+): Promise<ProxyProcess> {
   const probeArgs = opts.memoryProbe ? ['--expose-gc', '--no-concurrent-array-buffer-sweeping', '--import', probeModule] : [];
   const child = spawn(process.execPath, [...probeArgs, ...nodeArgs, bin, opts.command ?? 'serve'], {
     env: { PATH: process.env.PATH, PORT: '0', RATE_LIMIT_STATE_FILE: 'none', SHUTDOWN_GRACE: '1s', ...env },
@@ -101,6 +105,11 @@ export async function spawnProxy(env: Record<string, string>, nodeArgs: string[]
 }
 
 /** spawnProxy in front of a running simulator: every upstream base from `sim`, the rest from `env`. */
-export function spawnProxyFor(sim: SimUpstream, env: Record<string, string> = {}, nodeArgs: string[] = [], opts: { memoryProbe?: boolean } = {}): Promise<ProxyProcess> {
+export function spawnProxyFor(
+  sim: SimUpstream,
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+  opts: { memoryProbe?: boolean } = {},
+): Promise<ProxyProcess> {
   return spawnProxy({ ...simUpstreamEnv(sim), ...env }, nodeArgs, opts);
 }

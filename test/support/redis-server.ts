@@ -22,14 +22,20 @@ export class RedisServer {
   }
 
   async start(): Promise<void> {
-    const child = spawn(this.bin, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(this.bin, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     this.child = child;
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    await pollUntil(() => {
-      if (child.exitCode !== null) throw new Error('redis-server exited at start');
-      return out.includes('Ready to accept connections');
-    }, 'redis-server to accept connections', 10_000);
+    await pollUntil(
+      () => {
+        if (child.exitCode !== null) throw new Error('redis-server exited at start');
+        return out.includes('Ready to accept connections');
+      },
+      'redis-server to accept connections',
+      10_000,
+    );
   }
 
   /** Kills the server at once (an outage, as far as clients can tell). */

@@ -21,7 +21,10 @@ describe('y axis width follows its widest label', () => {
     assert.equal(yAxisSize([], mono), Y_AXIS_MIN_SIZE);
   });
   test('fractional widths round up, never clipping a pixel', () => {
-    assert.equal(yAxisSize(['x'], () => 40.2), 60);
+    assert.equal(
+      yAxisSize(['x'], () => 40.2),
+      60,
+    );
   });
 });
 

@@ -18,7 +18,15 @@ describe('uPlot at a 7-day range, full resolution', { skip: chromiumBin.skip }, 
   before(async () => {
     browser = await chromium.launch({
       executablePath: chromiumBin.path ?? '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
   after(async () => {

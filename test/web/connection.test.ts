@@ -50,12 +50,23 @@ describe('live feed shell', () => {
     const seen: string[] = [];
     const feed = new LiveFeed(
       '/api/events',
-      { open: (u) => {
+      {
+        open: (u) => {
           const source = new FakeSource(u);
           sources.push(source);
           return source;
-        }, now: () => now, setTimeout: (fn, ms) => timers.push({ fn, ms }), clearTimeout: () => {} },
-      { hello: () => seen.push('hello'), snapshot: (s) => seen.push(`snap:${s.variant}`), status: () => seen.push('status'), reconnected: () => seen.push('reconnected'), state: (s) => seen.push(s.kind) },
+        },
+        now: () => now,
+        setTimeout: (fn, ms) => timers.push({ fn, ms }),
+        clearTimeout: () => {},
+      },
+      {
+        hello: () => seen.push('hello'),
+        snapshot: (s) => seen.push(`snap:${s.variant}`),
+        status: () => seen.push('status'),
+        reconnected: () => seen.push('reconnected'),
+        state: (s) => seen.push(s.kind),
+      },
     );
     feed.start();
     sources[0].onopen!(new Event('open'));

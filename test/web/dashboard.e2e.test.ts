@@ -23,7 +23,10 @@ const WAIT = 30_000;
 function ensureBuilt(): void {
   // The UI is built during install; build it here when a checkout has not been built yet.
   if (!existsSync(join(root, 'web/dist/index.html'))) {
-    execFileSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
+    execFileSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], {
+      cwd: root,
+      stdio: 'inherit',
+    });
   }
 }
 
@@ -40,7 +43,15 @@ describe('dashboard UI against the demo', { skip: chromiumBin.skip }, () => {
     demo = await startDemo({ port: 0, scrapeIntervalMs: 1_000, ratePerSecond: 8, weatherEverySec: 4, quotaPollMs: 1_000, logLevel: 'silent', dataDir });
     browser = await chromium.launch({
       executablePath: chromiumBin.path ?? '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1440, height: 1000 }, colorScheme: 'dark' });
   });
@@ -88,11 +99,16 @@ describe('dashboard UI against the demo', { skip: chromiumBin.skip }, () => {
     }
     // Every chart-bearing panel draws at least one chart with points (condition, not a sleep).
     await page.waitForFunction(
-      () => ['tokens', 'requests', 'latency', 'limits', 'quota', 'cost'].every((p) => document.querySelector(`[data-panel="${p}"] .chart-canvas[data-points]:not([data-points="0"]) canvas`)),
+      () =>
+        ['tokens', 'requests', 'latency', 'limits', 'quota', 'cost'].every((p) =>
+          document.querySelector(`[data-panel="${p}"] .chart-canvas[data-points]:not([data-points="0"]) canvas`),
+        ),
       undefined,
       { timeout: WAIT },
     );
-    await page.waitForFunction(() => document.querySelector('[data-quota="stable-five_hour"] .quota-reset')?.textContent?.startsWith('resets in'), undefined, { timeout: WAIT });
+    await page.waitForFunction(() => document.querySelector('[data-quota="stable-five_hour"] .quota-reset')?.textContent?.startsWith('resets in'), undefined, {
+      timeout: WAIT,
+    });
     const buildText = await page.locator('[data-panel="build"]').innerText();
     assert.match(buildText, /0\.1\.0/);
     assert.match(buildText, /0\.2\.0-rc\.1/);
@@ -111,7 +127,9 @@ describe('dashboard UI against the demo', { skip: chromiumBin.skip }, () => {
     await fresh.goto(`${demo.dashboardUrl}/#range=24h`);
     await fresh.waitForSelector('main[data-range="24h"][data-history="ready"] [data-panel="limits"] .chart-canvas canvas', { timeout: WAIT });
     const firstRenderMs = Date.now() - t0;
-    const nav = (await fresh.evaluate(`({ domContentLoaded: performance.getEntriesByType('navigation')[0]?.domContentLoadedEventEnd ?? null })`)) as { domContentLoaded: number | null };
+    const nav = (await fresh.evaluate(`({ domContentLoaded: performance.getEntriesByType('navigation')[0]?.domContentLoadedEventEnd ?? null })`)) as {
+      domContentLoaded: number | null;
+    };
     console.log(`# first render, 24h range: ${firstRenderMs} ms (DOMContentLoaded ${Math.round(nav.domContentLoaded ?? 0)} ms)`);
     await fresh.close();
     await page.screenshot({ path: join(artifacts, 'dashboard-compare-dark.png'), fullPage: true });
@@ -155,13 +173,17 @@ describe('dashboard UI against the demo', { skip: chromiumBin.skip }, () => {
 
   test('the variant toggle changes the series drawn', async () => {
     await page.click('[data-variant-option="compare"]');
-    await page.waitForFunction(() => document.querySelectorAll('[data-panel="latency"] .legend li[data-series-key$=":canary"]').length > 0, undefined, { timeout: WAIT });
+    await page.waitForFunction(() => document.querySelectorAll('[data-panel="latency"] .legend li[data-series-key$=":canary"]').length > 0, undefined, {
+      timeout: WAIT,
+    });
     const compared = await legendCount('latency');
     const deltas = await page.locator('[data-panel="latency"] [data-delta]').count();
     assert.ok(deltas > 0, 'compare mode shows a delta readout');
 
     await page.click('[data-variant-option="canary"]');
-    await page.waitForFunction(() => document.querySelectorAll('[data-panel="latency"] .legend li[data-series-key$=":canary"]').length === 0, undefined, { timeout: WAIT });
+    await page.waitForFunction(() => document.querySelectorAll('[data-panel="latency"] .legend li[data-series-key$=":canary"]').length === 0, undefined, {
+      timeout: WAIT,
+    });
     const single = await legendCount('latency');
     assert.equal(single * 2, compared, 'one variant draws half the series of two overlaid');
     assert.equal(await page.locator('[data-panel="latency"] [data-delta]').count(), 0);
@@ -204,7 +226,9 @@ describe('dashboard UI against the demo', { skip: chromiumBin.skip }, () => {
       frames.sort((a, b) => a - b);
       return { n: frames.length, p50: frames[Math.floor(frames.length * 0.5)], p99: frames[Math.floor(frames.length * 0.99)], max: frames[frames.length - 1], updates };
     })()`)) as { n: number; p50: number; p99: number; max: number; updates: number };
-    console.log(`# frame time while streaming: p50 ${result.p50?.toFixed(1)} ms, p99 ${result.p99?.toFixed(1)} ms, max ${result.max?.toFixed(1)} ms over ${result.n} frames, ${result.updates} DOM updates`);
+    console.log(
+      `# frame time while streaming: p50 ${result.p50?.toFixed(1)} ms, p99 ${result.p99?.toFixed(1)} ms, max ${result.max?.toFixed(1)} ms over ${result.n} frames, ${result.updates} DOM updates`,
+    );
     assert.ok(result.updates > 0, 'live updates arrived during the measurement');
   });
 
@@ -230,7 +254,9 @@ describe('dashboard UI against the demo', { skip: chromiumBin.skip }, () => {
     await page.waitForSelector('[data-connection="live"]', { timeout: WAIT });
     // Fresh snapshots flow again after the reconnect.
     const before = Number(await page.locator('[data-variant-state="stable"]').getAttribute('data-last-ts'));
-    await page.waitForFunction((b) => Number(document.querySelector('[data-variant-state="stable"]')?.getAttribute('data-last-ts')) > b, before, { timeout: WAIT });
+    await page.waitForFunction((b) => Number(document.querySelector('[data-variant-state="stable"]')?.getAttribute('data-last-ts')) > b, before, {
+      timeout: WAIT,
+    });
   });
 
   test('phone width keeps every control reachable', async () => {

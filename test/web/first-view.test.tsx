@@ -10,7 +10,11 @@ import { defaultRange } from '../../web/src/data/dataset.js';
 
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
 const MIN = 60_000;
-const text = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
+const text = (html: string) =>
+  html
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 const pill = (targets: { up: boolean; last_scrape_ms?: number | null }[] | undefined, paused = false) =>
   renderToStaticMarkup(
     <ClockContext.Provider value={() => NOW}>
@@ -53,7 +57,15 @@ describe('the header pill', () => {
     assert.equal(text(none), '✖ No target reachable');
   });
   test('does not count a target the dashboard has not tried yet as down', () => {
-    assert.equal(text(pill([{ up: false, last_scrape_ms: null }, { up: true, last_scrape_ms: NOW }])), 'Live');
+    assert.equal(
+      text(
+        pill([
+          { up: false, last_scrape_ms: null },
+          { up: true, last_scrape_ms: NOW },
+        ]),
+      ),
+      'Live',
+    );
     assert.equal(text(pill([{ up: false, last_scrape_ms: null }])), 'Live');
     assert.equal(text(pill([{ up: false, last_scrape_ms: NOW }])), '✖ No target reachable');
   });

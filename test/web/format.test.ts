@@ -1,8 +1,22 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  formatAge, formatBytes, formatCompact, formatCount, formatCountdown, formatCurrencyUSD, formatDelta, formatDeltaReadout, formatLatency,
-  formatNumber, formatPercent, formatRate, formatRatioPercent, formatRelativeTime, formatSpan, formatUtilization,
+  formatAge,
+  formatBytes,
+  formatCompact,
+  formatCount,
+  formatCountdown,
+  formatCurrencyUSD,
+  formatDelta,
+  formatDeltaReadout,
+  formatLatency,
+  formatNumber,
+  formatPercent,
+  formatRate,
+  formatRatioPercent,
+  formatRelativeTime,
+  formatSpan,
+  formatUtilization,
 } from '../../web/src/format/format.js';
 
 describe('formatting pins the outputs an operator reads', () => {

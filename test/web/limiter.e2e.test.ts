@@ -32,7 +32,10 @@ const STEP_MS = 5_000;
 
 function ensureBuilt(): void {
   if (!existsSync(join(root, 'web/dist/index.html'))) {
-    execFileSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
+    execFileSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], {
+      cwd: root,
+      stdio: 'inherit',
+    });
   }
 }
 
@@ -60,7 +63,15 @@ function drive(m: Metrics, l: Limiter, agoS: number): void {
 }
 
 // stable: the learned rate binds, a queue for the last 90 s only (elevated), waits of 4.2 s (elevated).
-const STABLE: Limiter = { binding: 'learned_rate', rate: 19.6, ceiling: 20, inFlight: 5, concurrencyLimit: 10, queue: (ago) => (ago <= 90 ? 3 : 0), waitS: 4.2 };
+const STABLE: Limiter = {
+  binding: 'learned_rate',
+  rate: 19.6,
+  ceiling: 20,
+  inFlight: 5,
+  concurrencyLimit: 10,
+  queue: (ago) => (ago <= 90 ? 3 : 0),
+  waitS: 4.2,
+};
 // canary: the concurrency limit binds, a queue for the whole seven minutes (critical), waits of 12 s (critical).
 const CANARY: Limiter = { binding: 'concurrency', rate: 15, ceiling: 20, inFlight: 8, concurrencyLimit: 8, queue: () => 6, waitS: 12 };
 
@@ -82,8 +93,17 @@ describe('limiter status in the dashboard UI', { skip: chromiumBin.skip }, () =>
     canary = await startExporter('canary');
     const end = Date.now();
     let clock = end - BACKFILL_S * 1000;
-    const config = readDashboardConfig({ DASHBOARD_PORT: '0', SCRAPE_TARGETS: `stable=${stable.url},canary=${canary.url}`, DB_PATH: join(dataDir, 'dash.sqlite') });
-    dash = await startDashboard(config, { now: () => clock, schedule: false, logger: createLogger('silent', new Writable({ write: (_c, _e, d) => d() })), webRoot: join(root, 'web/dist') });
+    const config = readDashboardConfig({
+      DASHBOARD_PORT: '0',
+      SCRAPE_TARGETS: `stable=${stable.url},canary=${canary.url}`,
+      DB_PATH: join(dataDir, 'dash.sqlite'),
+    });
+    dash = await startDashboard(config, {
+      now: () => clock,
+      schedule: false,
+      logger: createLogger('silent', new Writable({ write: (_c, _e, d) => d() })),
+      webRoot: join(root, 'web/dist'),
+    });
     // History first: seven minutes of 5 s rounds, written as fast as the store takes them.
     for (; clock <= end; clock += STEP_MS) {
       const agoS = (end - clock) / 1000;
@@ -103,7 +123,15 @@ describe('limiter status in the dashboard UI', { skip: chromiumBin.skip }, () =>
     }, 1_000);
     browser = await chromium.launch({
       executablePath: chromiumBin.path ?? '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1440, height: 1000 }, colorScheme: 'dark' });
   });
@@ -125,13 +153,21 @@ describe('limiter status in the dashboard UI', { skip: chromiumBin.skip }, () =>
     await page.waitForSelector('[data-binding-variant="canary"][data-binding="concurrency"]', { timeout: WAIT });
 
     const limits = page.locator('[data-panel="limits"]');
-    assert.match(await limits.locator('[data-binding-variant="stable"]').innerText(), /binding: learned rate — holding 19\.6 req\/s, 2% under the inferred ceiling 20/);
-    assert.match(await limits.locator('[data-binding-variant="canary"]').innerText(), /binding: concurrency — 8 of 8 in flight \(100%\); rate limit 15 req\/s, 25% under the inferred ceiling 20/);
+    assert.match(
+      await limits.locator('[data-binding-variant="stable"]').innerText(),
+      /binding: learned rate — holding 19\.6 req\/s, 2% under the inferred ceiling 20/,
+    );
+    assert.match(
+      await limits.locator('[data-binding-variant="canary"]').innerText(),
+      /binding: concurrency — 8 of 8 in flight \(100%\); rate limit 15 req\/s, 25% under the inferred ceiling 20/,
+    );
 
     // Queue: stable has queued for the last 90 s or so (elevated; critical would take 200 s more),
     // the canary for all seven minutes (critical). Waits: 5 s-bucket p95 4.85 s, 15 s-bucket 14.75 s.
     const queue = limits.locator('[data-stat="lim-queue"]');
-    await page.waitForFunction(() => /canary\s*6 for \d+m\s*✖ critical/.test(document.querySelector('[data-stat="lim-queue"]')?.textContent ?? ''), undefined, { timeout: WAIT });
+    await page.waitForFunction(() => /canary\s*6 for \d+m\s*✖ critical/.test(document.querySelector('[data-stat="lim-queue"]')?.textContent ?? ''), undefined, {
+      timeout: WAIT,
+    });
     const queueText = await queue.innerText();
     assert.match(queueText, /stable\s*3 for [1-4]m\s*▲ elevated/);
     assert.match(queueText, /canary\s*6 for \d+m\s*✖ critical/);
@@ -142,7 +178,10 @@ describe('limiter status in the dashboard UI', { skip: chromiumBin.skip }, () =>
     assert.equal(await limits.locator('[data-stat="lim-wait"] .level-warn').count(), 1);
 
     // The thresholds are on the page and in each figure's tooltip.
-    assert.match(await limits.locator('[data-thresholds="limits"]').innerText(), /Admission wait p95: ● normal under 2s, ▲ elevated from 2s, ✖ critical from 10s\. Queue depth: ● normal while empty or non-empty under 1 min, ▲ elevated once non-empty for 1 min, ✖ critical after 5 min\./);
+    assert.match(
+      await limits.locator('[data-thresholds="limits"]').innerText(),
+      /Admission wait p95: ● normal under 2s, ▲ elevated from 2s, ✖ critical from 10s\. Queue depth: ● normal while empty or non-empty under 1 min, ▲ elevated once non-empty for 1 min, ✖ critical after 5 min\./,
+    );
     assert.match((await limits.locator('[data-stat="lim-wait"]').getAttribute('title')) ?? '', /critical from 10s/);
     assert.match((await queue.getAttribute('title')) ?? '', /critical after 5 min/);
 

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ADMISSION_WAIT_P95_STEPS, ERROR_RATIO_STEPS, UTILIZATION_STEPS, isStale, levelFor, levelStyle, queueLevel, tokenLevel } from '../../web/src/format/thresholds.js';
+import {
+  ADMISSION_WAIT_P95_STEPS,
+  ERROR_RATIO_STEPS,
+  UTILIZATION_STEPS,
+  isStale,
+  levelFor,
+  levelStyle,
+  queueLevel,
+  tokenLevel,
+} from '../../web/src/format/thresholds.js';
 
 describe('thresholds', () => {
   test("the seed's token thresholds over one hour: total 50k / 100k, input and output 25k / 50k", () => {
@@ -19,8 +28,14 @@ describe('thresholds', () => {
     assert.equal(tokenLevel('total', 1_199_999, 24 * 3_600_000), 'ok');
   });
   test('error share and utilisation cut points', () => {
-    assert.deepEqual([0, 0.0099, 0.01, 0.025, 0.05, 0.1].map((v) => levelFor(v, ERROR_RATIO_STEPS)), ['ok', 'ok', 'warn', 'warn', 'critical', 'critical']);
-    assert.deepEqual([0.69, 0.7, 0.85, 0.9, 1.0].map((v) => levelFor(v, UTILIZATION_STEPS)), ['ok', 'warn', 'warn', 'critical', 'critical']);
+    assert.deepEqual(
+      [0, 0.0099, 0.01, 0.025, 0.05, 0.1].map((v) => levelFor(v, ERROR_RATIO_STEPS)),
+      ['ok', 'ok', 'warn', 'warn', 'critical', 'critical'],
+    );
+    assert.deepEqual(
+      [0.69, 0.7, 0.85, 0.9, 1.0].map((v) => levelFor(v, UTILIZATION_STEPS)),
+      ['ok', 'warn', 'warn', 'critical', 'critical'],
+    );
   });
   test('every level has its own word and glyph, so colour is never the only signal', () => {
     const styles = (['ok', 'warn', 'high', 'critical'] as const).map(levelStyle);
@@ -33,7 +48,10 @@ describe('thresholds', () => {
     assert.equal(isStale(null, 0, 5), true);
   });
   test('admission wait p95: elevated from 2 s, critical from 10 s', () => {
-    assert.deepEqual([0, 1999, 2000, 9999, 10_000, 30_000].map((ms) => levelFor(ms, ADMISSION_WAIT_P95_STEPS)), ['ok', 'ok', 'warn', 'warn', 'critical', 'critical']);
+    assert.deepEqual(
+      [0, 1999, 2000, 9999, 10_000, 30_000].map((ms) => levelFor(ms, ADMISSION_WAIT_P95_STEPS)),
+      ['ok', 'ok', 'warn', 'warn', 'critical', 'critical'],
+    );
     assert.equal(levelFor(null, ADMISSION_WAIT_P95_STEPS), null);
   });
   test('queue depth: empty is normal, a brief queue too; elevated once it stays a minute, critical after five', () => {

@@ -248,7 +248,10 @@ describe('retries through the live proxy', () => {
         () => 'aborted',
       );
       // The failure is counted synchronously just before the pause starts.
-      await pollUntil(async () => (await metricValue(proxy.metrics, 'zai_proxy_upstream_errors_total', { error_type: '429' })) === errorsBefore + 1, 'first 429 counted');
+      await pollUntil(
+        async () => (await metricValue(proxy.metrics, 'zai_proxy_upstream_errors_total', { error_type: '429' })) === errorsBefore + 1,
+        'first 429 counted',
+      );
       ac.abort();
       assert.equal(await pending, 'aborted');
       await pollUntil(async () => proxy.logs().slice(logMark).includes('client left during retry backoff'), 'backoff abandoned');
@@ -291,7 +294,10 @@ describe('retries through the live proxy', () => {
               const text = await r.body.text();
               const expectedSeconds = (resetAt - Date.now()) / 1000;
               assert.equal(r.statusCode, 429);
-              assert.ok(Math.abs(Number(r.headers['retry-after']) - expectedSeconds) <= 1, `Retry-After ${String(r.headers['retry-after'])} vs ${expectedSeconds.toFixed(1)} s`);
+              assert.ok(
+                Math.abs(Number(r.headers['retry-after']) - expectedSeconds) <= 1,
+                `Retry-After ${String(r.headers['retry-after'])} vs ${expectedSeconds.toFixed(1)} s`,
+              );
               assert.equal(r.headers['x-zai-error-class'], 'quota');
               assert.equal(r.headers['x-zai-error-code'], String(code));
               assert.equal(r.headers['x-zai-rate-limit-reset'], String(resetAt / 1000));
@@ -306,4 +312,3 @@ describe('retries through the live proxy', () => {
     }
   });
 });
-

@@ -45,7 +45,17 @@ function Root() {
     if (variant) p.set('variant', variant);
     window.history.replaceState(null, '', `#${p.toString()}`);
   }, []);
-  return <App api={api} openEventSource={openEventSource} initialRange={initialRange} initialVariant={initialVariant} theme={theme} onTheme={onTheme} onSelection={onSelection} />;
+  return (
+    <App
+      api={api}
+      openEventSource={openEventSource}
+      initialRange={initialRange}
+      initialVariant={initialVariant}
+      theme={theme}
+      onTheme={onTheme}
+      onSelection={onSelection}
+    />
+  );
 }
 
 createRoot(document.getElementById('root')!).render(

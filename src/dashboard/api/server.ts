@@ -3,7 +3,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { Logger } from '../../log/logger.js';
-import { STEP_MS, type ConfigResponse, type HelloEvent, type MetricsResponse, type StatusEvent, type StatusResponse, type VariantSnapshot, type VariantStatus } from '../model.js';
+import {
+  STEP_MS,
+  type ConfigResponse,
+  type HelloEvent,
+  type MetricsResponse,
+  type StatusEvent,
+  type StatusResponse,
+  type VariantSnapshot,
+  type VariantStatus,
+} from '../model.js';
 import type { DashboardMetrics } from '../self-metrics.js';
 import type { SnapshotSource } from '../sources/source.js';
 import { BadRequest, eventIdOf, parseEventId, parseMetricsQuery } from './params.js';
@@ -234,7 +243,15 @@ export class DashboardApi {
     const to = this.opts.now();
     const from = to - q.rangeMs;
     const source = this.opts.source;
-    const head: Omit<MetricsResponse, 'points'> = { range: q.range, range_ms: q.rangeMs, from_ms: from, to_ms: to, resolution: q.resolution, step_ms: STEP_MS[q.resolution], variant: q.variant ?? 'all' };
+    const head: Omit<MetricsResponse, 'points'> = {
+      range: q.range,
+      range_ms: q.rangeMs,
+      from_ms: from,
+      to_ms: to,
+      resolution: q.resolution,
+      step_ms: STEP_MS[q.resolution],
+      variant: q.variant ?? 'all',
+    };
     const points = source.historyJson
       ? await source.historyJson(q.resolution, from, to, q.variant)
       : (await source.history(q.resolution, from, to, q.variant)).map((p) => JSON.stringify(p, finiteOrNull));

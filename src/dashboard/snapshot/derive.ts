@@ -352,9 +352,7 @@ export function deriveSnapshot(input: DeriveInput): DerivedSnapshot {
       in_flight: inFlight,
       max_workers: maxWorkers,
       utilization:
-        inFlight !== null && maxWorkers !== null && maxWorkers > 0
-          ? inFlight / maxWorkers
-          : gaugeMean(index.get(METRIC.zai_proxy_worker_utilization_ratio)),
+        inFlight !== null && maxWorkers !== null && maxWorkers > 0 ? inFlight / maxWorkers : gaugeMean(index.get(METRIC.zai_proxy_worker_utilization_ratio)),
     },
     quota: quotaFrom(index, w),
     build: buildFrom(index),

@@ -55,8 +55,7 @@ export function pointsWithIncreases(
   isCounterLike: (sampleName: string) => boolean,
 ): { points: SeriesPoint[]; page: PreviousPage } {
   const startTime = startTimeOf(samples);
-  const restarted =
-    previous !== undefined && previous.startTime !== undefined && startTime !== undefined && startTime !== previous.startTime;
+  const restarted = previous !== undefined && previous.startTime !== undefined && startTime !== undefined && startTime !== previous.startTime;
   const values = new Map<string, number>();
   const points: SeriesPoint[] = [];
   for (const s of samples) {

@@ -151,7 +151,12 @@ export class PrometheusSource implements SnapshotSource {
           if (v === undefined || !Number.isFinite(v)) continue;
           const ts = 'at' in times ? times.at : Math.round(t * 1000);
           // A counter's lifetime and its increase arrive as two answers; both become points of the same name.
-          add(ts, q.increase ? { name: q.sample, labels: series.metric, value: 0, increase: v * scale } : { name: q.sample, labels: series.metric, value: v, increase: null });
+          add(
+            ts,
+            q.increase
+              ? { name: q.sample, labels: series.metric, value: 0, increase: v * scale }
+              : { name: q.sample, labels: series.metric, value: v, increase: null },
+          );
         }
       }
     });
@@ -202,7 +207,17 @@ export class PrometheusSource implements SnapshotSource {
     const stale = now - (this.lastSuccess ?? this.startedAt) > 3 * this.opts.intervalMs;
     if (stale === this.stale) return [];
     this.stale = stale;
-    return [{ ts: now, target: redactUrl(this.opts.baseUrl), name: null, state: stale ? 'stale' : 'recovered', last_success_ms: this.lastSuccess, last_error: this.lastError, variants: this.last.map((s) => s.variant) }];
+    return [
+      {
+        ts: now,
+        target: redactUrl(this.opts.baseUrl),
+        name: null,
+        state: stale ? 'stale' : 'recovered',
+        last_success_ms: this.lastSuccess,
+        last_error: this.lastError,
+        variants: this.last.map((s) => s.variant),
+      },
+    ];
   }
 
   async history(resolution: Resolution, fromMs: number, toMs: number, variant?: string): Promise<VariantSnapshot[]> {

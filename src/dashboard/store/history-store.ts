@@ -97,7 +97,9 @@ export class HistoryStore {
     this.rangeVariant = each((r) => this.db.prepare(`SELECT ts, variant, snap AS json FROM ${TABLE[r]} WHERE ts >= ? AND ts <= ? AND variant = ?`));
     // A block overlaps [from, to] when it starts before `to` and its bucket ends after `from`.
     this.blockRange = each((r) => this.db.prepare(`SELECT ts, variant, n, data FROM ${BLOCKS[r]} WHERE ts > ? AND ts <= ? AND last_ts >= ?`));
-    this.blockRangeVariant = each((r) => this.db.prepare(`SELECT ts, variant, n, data FROM ${BLOCKS[r]} WHERE ts > ? AND ts <= ? AND last_ts >= ? AND variant = ?`));
+    this.blockRangeVariant = each((r) =>
+      this.db.prepare(`SELECT ts, variant, n, data FROM ${BLOCKS[r]} WHERE ts > ? AND ts <= ? AND last_ts >= ? AND variant = ?`),
+    );
   }
 
   /**
@@ -117,7 +119,9 @@ export class HistoryStore {
       }
       // Its folder cannot be made or written (a file in the way, a read-only mount, no permission).
       if (typeof code === 'string' && ['EACCES', 'EPERM', 'EEXIST', 'ENOTDIR', 'EROFS', 'SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_PERM'].includes(code)) {
-        throw new ConfigError(`DB_PATH ${path} cannot be opened for writing (${code}); point DB_PATH at a file in a writable folder, or :memory: for no history on disk`);
+        throw new ConfigError(
+          `DB_PATH ${path} cannot be opened for writing (${code}); point DB_PATH at a file in a writable folder, or :memory: for no history on disk`,
+        );
       }
       throw err;
     }
@@ -158,7 +162,9 @@ export class HistoryStore {
           from = Math.floor(first.ts / step) * step;
         }
         if (from >= horizon) return;
-        const rows = this.db.prepare(`SELECT ts, variant, snap, hist FROM ${TABLE[source]} WHERE ts >= ? AND ts < ? ORDER BY variant, ts`).all(from, horizon) as RowShape[];
+        const rows = this.db
+          .prepare(`SELECT ts, variant, snap, hist FROM ${TABLE[source]} WHERE ts >= ? AND ts < ? ORDER BY variant, ts`)
+          .all(from, horizon) as RowShape[];
         const buckets = new Map<string, HistoryPoint[]>();
         for (const r of rows) {
           const key = `${Math.floor(r.ts / step) * step}\u0000${r.variant}`;
@@ -174,7 +180,10 @@ export class HistoryStore {
       })();
     }
     // Seal only behind each rollup's watermark: an open row is sealed once its bucket is merged.
-    for (const [tier, target] of [['5s', '1m'], ['1m', '1h']] as const) {
+    for (const [tier, target] of [
+      ['5s', '1m'],
+      ['1m', '1h'],
+    ] as const) {
       const done = this.watermark(target);
       if (done !== null) this.seal(tier, done);
     }
@@ -254,7 +263,9 @@ export class HistoryStore {
     const span = BLOCK_SPAN_MS[resolution];
     const open = (variant === undefined ? this.range[resolution].all(fromMs, toMs) : this.rangeVariant[resolution].all(fromMs, toMs, variant)) as JsonRow[];
     const blocks = (
-      variant === undefined ? this.blockRange[resolution].all(fromMs - span, toMs, fromMs) : this.blockRangeVariant[resolution].all(fromMs - span, toMs, fromMs, variant)
+      variant === undefined
+        ? this.blockRange[resolution].all(fromMs - span, toMs, fromMs)
+        : this.blockRangeVariant[resolution].all(fromMs - span, toMs, fromMs, variant)
     ) as BlockShape[];
     const out: JsonRow[] = [];
     for (const b of blocks) {
@@ -275,8 +286,12 @@ export class HistoryStore {
     const rows: JsonRow[] = this.db
       .prepare(`SELECT ts, variant, snap AS json FROM ${TABLE['5s']} WHERE ts > ? OR (ts = ? AND variant > ?) ORDER BY ts, variant LIMIT ?`)
       .all(ts, ts, variant, limit) as JsonRow[];
-    const blocks = this.db.prepare(`SELECT ts, variant, n, data FROM ${BLOCKS['5s']} WHERE ts > ? AND last_ts >= ?`).all(ts - BLOCK_SPAN_MS['5s'], ts) as BlockShape[];
-    for (const b of blocks) for (const r of decodeBlock(b.data)) if (byKey({ ts: r.ts, variant: b.variant, json: '' }, key) > 0) rows.push({ ts: r.ts, variant: b.variant, json: r.json });
+    const blocks = this.db
+      .prepare(`SELECT ts, variant, n, data FROM ${BLOCKS['5s']} WHERE ts > ? AND last_ts >= ?`)
+      .all(ts - BLOCK_SPAN_MS['5s'], ts) as BlockShape[];
+    for (const b of blocks)
+      for (const r of decodeBlock(b.data))
+        if (byKey({ ts: r.ts, variant: b.variant, json: '' }, key) > 0) rows.push({ ts: r.ts, variant: b.variant, json: r.json });
     return rows
       .sort(byKey)
       .slice(0, limit)
@@ -291,12 +306,16 @@ export class HistoryStore {
       if (!cur || r.ts > cur.ts) best.set(r.variant, r);
     };
     const open = this.db
-      .prepare(`SELECT p.ts AS ts, p.variant AS variant, p.snap AS json FROM ${TABLE['5s']} p JOIN (SELECT variant, MAX(ts) AS ts FROM ${TABLE['5s']} GROUP BY variant) m ON p.variant = m.variant AND p.ts = m.ts`)
+      .prepare(
+        `SELECT p.ts AS ts, p.variant AS variant, p.snap AS json FROM ${TABLE['5s']} p JOIN (SELECT variant, MAX(ts) AS ts FROM ${TABLE['5s']} GROUP BY variant) m ON p.variant = m.variant AND p.ts = m.ts`,
+      )
       .all() as JsonRow[];
     open.forEach(consider);
     // Variants whose newest rows are all sealed (a target gone for minutes) still have a latest snapshot.
     const sealed = this.db
-      .prepare(`SELECT b.ts AS ts, b.variant AS variant, b.n AS n, b.data AS data FROM ${BLOCKS['5s']} b JOIN (SELECT variant, MAX(ts) AS ts FROM ${BLOCKS['5s']} GROUP BY variant) m ON b.variant = m.variant AND b.ts = m.ts`)
+      .prepare(
+        `SELECT b.ts AS ts, b.variant AS variant, b.n AS n, b.data AS data FROM ${BLOCKS['5s']} b JOIN (SELECT variant, MAX(ts) AS ts FROM ${BLOCKS['5s']} GROUP BY variant) m ON b.variant = m.variant AND b.ts = m.ts`,
+      )
       .all() as BlockShape[];
     for (const b of sealed) {
       if ((best.get(b.variant)?.ts ?? -Infinity) >= b.ts) continue;
@@ -325,7 +344,10 @@ export class HistoryStore {
     const oldest = {} as Record<Resolution, number | null>;
     for (const r of RESOLUTIONS) {
       const open = this.db.prepare(`SELECT COUNT(*) AS n, MIN(ts) AS oldest FROM ${TABLE[r]}`).get() as { n: number; oldest: number | null };
-      const sealed = this.db.prepare(`SELECT COALESCE(SUM(n), 0) AS n, MIN(first_ts) AS oldest FROM ${BLOCKS[r]}`).get() as { n: number; oldest: number | null };
+      const sealed = this.db.prepare(`SELECT COALESCE(SUM(n), 0) AS n, MIN(first_ts) AS oldest FROM ${BLOCKS[r]}`).get() as {
+        n: number;
+        oldest: number | null;
+      };
       rows[r] = open.n + sealed.n;
       oldest[r] = open.oldest === null ? sealed.oldest : sealed.oldest === null ? open.oldest : Math.min(open.oldest, sealed.oldest);
     }

@@ -1,13 +1,4 @@
-import {
-  DAY_S,
-  HISTOGRAM_KEYS,
-  bindingOf,
-  observationsOf,
-  perDay,
-  quantilesOf,
-  type DerivedSnapshot,
-  type HistogramDeltas,
-} from '../snapshot/derive.js';
+import { DAY_S, HISTOGRAM_KEYS, bindingOf, observationsOf, perDay, quantilesOf, type DerivedSnapshot, type HistogramDeltas } from '../snapshot/derive.js';
 import { STATUS_CLASSES, TOKEN_DIRECTIONS, type StatusClass, type TokenDirection, type VariantSnapshot } from '../model.js';
 
 /**
@@ -55,7 +46,8 @@ const lastNonNull = <T>(xs: readonly (T | null)[]): T | null => {
 function mergeBinding(snaps: readonly VariantSnapshot[]): Pick<VariantSnapshot['limiter'], 'binding' | 'binding_replicas' | 'ceiling_headroom_ratio'> {
   const carrying = snaps.filter((s) => s.limiter.binding_replicas !== undefined);
   const replicas: Record<string, number> = {};
-  for (const s of carrying) for (const [limit, n] of Object.entries(s.limiter.binding_replicas!)) replicas[limit] = (replicas[limit] ?? 0) + n / carrying.length;
+  for (const s of carrying)
+    for (const [limit, n] of Object.entries(s.limiter.binding_replicas!)) replicas[limit] = (replicas[limit] ?? 0) + n / carrying.length;
   const reported = snaps.some((s) => s.limiter.binding !== undefined && s.limiter.binding !== null);
   return {
     binding: reported ? bindingOf(replicas) : null,

@@ -127,7 +127,8 @@ function tools(list: unknown): { tools: Json[]; custom: Set<string> } {
       out.push({ type: 'function', function: { name: t.name, description: t.description, parameters: t.parameters ?? { type: 'object', properties: {} } } });
     } else if (t.type === 'custom') {
       custom.add(t.name);
-      const grammar = isRecord(t.format) && typeof t.format.definition === 'string' ? ` Format (${String(t.format.syntax ?? 'grammar')}): ${t.format.definition}` : '';
+      const grammar =
+        isRecord(t.format) && typeof t.format.definition === 'string' ? ` Format (${String(t.format.syntax ?? 'grammar')}): ${t.format.definition}` : '';
       out.push({
         type: 'function',
         function: {
@@ -158,7 +159,19 @@ function responseFormat(text: unknown): unknown {
   return undefined;
 }
 
-const ECHOED = ['instructions', 'max_output_tokens', 'metadata', 'parallel_tool_calls', 'temperature', 'tool_choice', 'tools', 'top_p', 'user', 'reasoning', 'text'] as const;
+const ECHOED = [
+  'instructions',
+  'max_output_tokens',
+  'metadata',
+  'parallel_tool_calls',
+  'temperature',
+  'tool_choice',
+  'tools',
+  'top_p',
+  'user',
+  'reasoning',
+  'text',
+] as const;
 
 export function chatRequestFromResponses(request: unknown): Translated {
   if (!isRecord(request)) return refuse('The request body must be a JSON object.', 'invalid_json');

@@ -127,7 +127,12 @@ export class ResponsesStream implements StreamTranslator {
         this.emit('response.content_part.added', { item_id: id, output_index, content_index: 0, part: { type: 'reasoning_text', text: '' } });
       } else {
         this.emit('response.output_item.added', { output_index, item: { ...messageItem(id, '', 'in_progress'), content: [] } });
-        this.emit('response.content_part.added', { item_id: id, output_index, content_index: 0, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } });
+        this.emit('response.content_part.added', {
+          item_id: id,
+          output_index,
+          content_index: 0,
+          part: { type: 'output_text', text: '', annotations: [], logprobs: [] },
+        });
       }
       this.output.push({});
     }

@@ -84,7 +84,10 @@ export const SCENARIOS: WeatherScenario[] = [
     weather: steadyWeather(),
     rateCap: (t) => (t >= 60 * S && t < 120 * S ? 8 : undefined),
     windows: 250,
-    transients: [[60 * S, 61 * S], [120 * S, 121 * S]],
+    transients: [
+      [60 * S, 61 * S],
+      [120 * S, 121 * S],
+    ],
   },
   {
     name: 'demand under the ceiling (12 req/s, 5 % random 1305)',

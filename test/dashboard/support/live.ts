@@ -2,7 +2,10 @@ import { startSimulator, type Simulator } from '../../../src/sim/index.js';
 import { startProxyFor, type TestProxy } from '../../support/proxy.js';
 
 /** The simulator with one live proxy per variant in front of it. */
-export async function startLiveProxies(variants: readonly string[], after: (f: () => Promise<void>) => void): Promise<{ sim: Simulator; proxies: Record<string, TestProxy> }> {
+export async function startLiveProxies(
+  variants: readonly string[],
+  after: (f: () => Promise<void>) => void,
+): Promise<{ sim: Simulator; proxies: Record<string, TestProxy> }> {
   const sim = await startSimulator({ scenario: { outputTokens: 7, cachedTokens: 0 } });
   after(() => sim.close());
   const proxies: Record<string, TestProxy> = {};

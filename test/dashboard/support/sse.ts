@@ -34,8 +34,7 @@ export function openSse(url: string, headers: Record<string, string> = {}) {
             else if (line.startsWith('event: ')) {
               e.event = line.slice(7);
               isEvent = true;
-            }
-            else if (line.startsWith('id: ')) e.id = line.slice(4);
+            } else if (line.startsWith('id: ')) e.id = line.slice(4);
             else if (line.startsWith('data: ')) {
               e.data = line.slice(6);
               isEvent = true;

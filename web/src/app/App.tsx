@@ -222,10 +222,18 @@ export function App(props: AppProps) {
 function Notices({ d, hasData }: { d: ReturnType<typeof useDashboard>; hasData: boolean }) {
   const notes: { key: string; tone: 'error' | 'info'; text: string }[] = [];
   if (d.history.kind === 'error') {
-    notes.push({ key: 'history', tone: 'error', text: `Could not load history: ${d.history.message}. Is \`zai-proxy dashboard\` running? The page retries when the live feed reconnects.` });
+    notes.push({
+      key: 'history',
+      tone: 'error',
+      text: `Could not load history: ${d.history.message}. Is \`zai-proxy dashboard\` running? The page retries when the live feed reconnects.`,
+    });
   }
   if (d.statusError && d.connection.kind !== 'open') {
-    notes.push({ key: 'status', tone: 'error', text: `Dashboard API unreachable (${d.statusError}). Start it with \`zai-proxy dashboard\` or check the address.` });
+    notes.push({
+      key: 'status',
+      tone: 'error',
+      text: `Dashboard API unreachable (${d.statusError}). Start it with \`zai-proxy dashboard\` or check the address.`,
+    });
   }
   const down = d.status?.targets.filter(isDown) ?? [];
   for (const t of down) {

@@ -17,7 +17,12 @@ export function ConnectionPill(props: { state: ConnectionState; paused: boolean;
   const down = props.targets?.filter(isDown).length ?? 0;
   if (state.kind === 'open' && !props.paused && total > 0 && down === total) {
     return (
-      <span className="pill pill-down" data-connection="no-targets" role="status" title="The dashboard answers, but none of its scrape targets does: the numbers below stopped at the last successful scrape.">
+      <span
+        className="pill pill-down"
+        data-connection="no-targets"
+        role="status"
+        title="The dashboard answers, but none of its scrape targets does: the numbers below stopped at the last successful scrape."
+      >
         <span aria-hidden="true">{'\u2716'}</span> No target reachable
       </span>
     );
@@ -25,7 +30,13 @@ export function ConnectionPill(props: { state: ConnectionState; paused: boolean;
   if (state.kind === 'open') {
     if (!props.paused && down > 0) {
       return (
-        <span className="pill pill-paused" data-connection="live" data-targets-down={down} role="status" title="Some scrape targets do not answer; their variants show a stale badge.">
+        <span
+          className="pill pill-paused"
+          data-connection="live"
+          data-targets-down={down}
+          role="status"
+          title="Some scrape targets do not answer; their variants show a stale badge."
+        >
           <span className="pulse" aria-hidden="true" /> Live · {down} of {total} targets down
         </span>
       );
@@ -77,7 +88,13 @@ export function VariantStrip(props: {
         const reported = [...props.staleTargets.values()].some((e) => e.variants.includes(v));
         const stale = reported || isStale(snap?.ts ?? null, now, props.scrapeIntervalS);
         return (
-          <li key={v} className={`variant-state${stale ? ' is-stale' : ''}`} data-variant-state={v} data-stale={stale ? 'true' : 'false'} data-last-ts={snap?.ts ?? 0}>
+          <li
+            key={v}
+            className={`variant-state${stale ? ' is-stale' : ''}`}
+            data-variant-state={v}
+            data-stale={stale ? 'true' : 'false'}
+            data-last-ts={snap?.ts ?? 0}
+          >
             <span className={`variant-chip vi-${Math.min(i, 1)}`}>{v}</span>
             {snap?.build ? <span className="muted">{snap.build.version}</span> : null}
             {stale ? (

@@ -26,7 +26,12 @@ export function useCanary(api: Api, pair: { stable: string; canary: string } | n
         (report) => setState({ stable, canary, report, error: null }),
         (err: unknown) => {
           if (ctrl.signal.aborted) return;
-          setState((prev) => ({ stable, canary, report: prev?.stable === stable && prev.canary === canary ? prev.report : null, error: (err as Error).message }));
+          setState((prev) => ({
+            stable,
+            canary,
+            report: prev?.stable === stable && prev.canary === canary ? prev.report : null,
+            error: (err as Error).message,
+          }));
         },
       );
     };

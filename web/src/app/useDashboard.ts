@@ -102,7 +102,12 @@ export function useDashboard(api: Api, range: RangeKey, openEventSource: (url: s
   useEffect(() => {
     const feed = new LiveFeed(
       api.eventsUrl(),
-      { open: openEventSource, now: () => Date.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>) },
+      {
+        open: openEventSource,
+        now: () => Date.now(),
+        setTimeout: (fn, ms) => setTimeout(fn, ms),
+        clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+      },
       {
         hello: (h) => setScrapeIntervalS(h.scrape_interval_s),
         snapshot: (s) => {

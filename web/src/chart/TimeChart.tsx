@@ -80,7 +80,8 @@ export function TimeChart(props: TimeChartProps) {
             return r ? [Math.min(r[0], min), Math.max(r[1], max)] : [min, max];
           },
         },
-        y: ratioAxis ? { range: [0, 1] } : { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } },
+        y: ratioAxis ? { range: [0, 1] } : { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] },
+      },
       axes: [
         {
           stroke: palette.axis,
@@ -92,7 +93,11 @@ export function TimeChart(props: TimeChartProps) {
           incrs: (_u, _i, min, max) => timeAxisIncrs((max - min) * 1000),
           values: (u, splits, _i, _space, incr) => {
             const span = ((u.scales.x.max ?? 0) - (u.scales.x.min ?? 0)) * 1000;
-            return timeTickLabels(splits.map((s) => s * 1000), incr * 1000, span);
+            return timeTickLabels(
+              splits.map((s) => s * 1000),
+              incr * 1000,
+              span,
+            );
           },
         },
         {

@@ -48,11 +48,7 @@ function distinct(labels: readonly string[]): boolean {
  */
 export function timeTickLabels(splitsMs: readonly number[], stepMs: number, spanMs: number): string[] {
   const formats: ((d: Date) => string)[] =
-    spanMs > DATE_AXIS_SPAN_MS
-      ? [date, (d) => `${date(d)} ${clock(d)}`]
-      : stepMs < MINUTE_MS
-        ? [clockSeconds]
-        : [clock, clockSeconds];
+    spanMs > DATE_AXIS_SPAN_MS ? [date, (d) => `${date(d)} ${clock(d)}`] : stepMs < MINUTE_MS ? [clockSeconds] : [clock, clockSeconds];
   const dates = splitsMs.map((ms) => new Date(ms));
   let labels: string[] = [];
   for (const f of formats) {

@@ -34,11 +34,7 @@ export interface PlotData {
  * Lines up several variants on one time axis. Variants are scraped in the same round, so their
  * timestamps mostly coincide; where one lacks a point the value is null (a gap, not a zero).
  */
-export function plotData(
-  defs: readonly SeriesDef[],
-  variants: readonly string[],
-  byVariant: ReadonlyMap<string, readonly VariantSnapshot[]>,
-): PlotData {
+export function plotData(defs: readonly SeriesDef[], variants: readonly string[], byVariant: ReadonlyMap<string, readonly VariantSnapshot[]>): PlotData {
   const lists = variants.map((v) => byVariant.get(v) ?? []);
   const x = unionTimes(lists);
   const index = new Map<number, number>();

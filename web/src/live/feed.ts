@@ -99,11 +99,14 @@ export class LiveFeed {
       this.source = null;
       this.dispatch({ type: 'error', nowMs: this.io.now(), reason: 'connection lost' });
       if (this.state.kind === 'waiting') {
-        this.timer = this.io.setTimeout(() => {
-          this.timer = null;
-          this.dispatch({ type: 'retry-due' });
-          this.connect();
-        }, Math.max(0, this.state.retryAtMs - this.io.now()));
+        this.timer = this.io.setTimeout(
+          () => {
+            this.timer = null;
+            this.dispatch({ type: 'retry-due' });
+            this.connect();
+          },
+          Math.max(0, this.state.retryAtMs - this.io.now()),
+        );
       }
     };
     es.addEventListener('hello', (ev) => {

@@ -60,10 +60,34 @@ export const CanaryPanel = memo(function CanaryPanel({ state }: { state: CanaryS
       delta: r.deltas.error_rate === null ? '-' : `${pp(r.deltas.error_rate)} (p=${r.deltas.error_p_value.toFixed(3)})`,
     },
     { id: 'throttled', label: '429 share', stable: formatRatioPercent(s.throttled_share, 2), canary: formatRatioPercent(c.throttled_share, 2), delta: '' },
-    { id: 'p50', label: 'Latency p50', stable: formatLatency(s.latency_ms.p50), canary: formatLatency(c.latency_ms.p50), delta: times(ratio(c.latency_ms.p50, s.latency_ms.p50)) },
-    { id: 'p95', label: 'Latency p95', stable: formatLatency(s.latency_ms.p95), canary: formatLatency(c.latency_ms.p95), delta: times(r.deltas.latency_p95_ratio) },
-    { id: 'ttfb-p95', label: 'Time to first byte p95', stable: formatLatency(s.ttfb_ms.p95), canary: formatLatency(c.ttfb_ms.p95), delta: times(r.deltas.ttfb_p95_ratio) },
-    { id: 'cost', label: 'Cost / request', stable: usd(s.cost_per_request_usd), canary: usd(c.cost_per_request_usd), delta: times(r.deltas.cost_per_request_ratio) },
+    {
+      id: 'p50',
+      label: 'Latency p50',
+      stable: formatLatency(s.latency_ms.p50),
+      canary: formatLatency(c.latency_ms.p50),
+      delta: times(ratio(c.latency_ms.p50, s.latency_ms.p50)),
+    },
+    {
+      id: 'p95',
+      label: 'Latency p95',
+      stable: formatLatency(s.latency_ms.p95),
+      canary: formatLatency(c.latency_ms.p95),
+      delta: times(r.deltas.latency_p95_ratio),
+    },
+    {
+      id: 'ttfb-p95',
+      label: 'Time to first byte p95',
+      stable: formatLatency(s.ttfb_ms.p95),
+      canary: formatLatency(c.ttfb_ms.p95),
+      delta: times(r.deltas.ttfb_p95_ratio),
+    },
+    {
+      id: 'cost',
+      label: 'Cost / request',
+      stable: usd(s.cost_per_request_usd),
+      canary: usd(c.cost_per_request_usd),
+      delta: times(r.deltas.cost_per_request_ratio),
+    },
     ...r.token_agreement.map((t) => ({
       id: `tokens-${t.model}-${t.direction}`,
       label: `Tokens / request, ${t.model} ${t.direction}`,
@@ -119,7 +143,11 @@ export const CanaryPanel = memo(function CanaryPanel({ state }: { state: CanaryS
         </tbody>
       </table>
       <p className="footnote">
-        From the {r.source}, with the default thresholds; the same as <code>zai-proxy canary-report --since {window} --stable {s.variant} --canary {c.variant}</code> (runbook: docs/runbooks/canary.md).
+        From the {r.source}, with the default thresholds; the same as{' '}
+        <code>
+          zai-proxy canary-report --since {window} --stable {s.variant} --canary {c.variant}
+        </code>{' '}
+        (runbook: docs/runbooks/canary.md).
         {error ? ` Last refresh failed: ${error}.` : ''}
       </p>
     </Panel>

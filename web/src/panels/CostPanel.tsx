@@ -19,7 +19,12 @@ export const CostPanel = memo(function CostPanel({ view }: { view: PanelView }) 
   return (
     <Panel id="cost" title="Estimated cost" subtitle={`over ${view.rangeLabel}`}>
       <Stats>
-        <Stat id="cost-window" label={`Spent (${view.rangeLabel})`} lowerIsBetter values={per.map(({ v, t }) => ({ variant: v, raw: t?.costUsd ?? null, text: formatCurrencyUSD(t?.costUsd ?? null) }))} />
+        <Stat
+          id="cost-window"
+          label={`Spent (${view.rangeLabel})`}
+          lowerIsBetter
+          values={per.map(({ v, t }) => ({ variant: v, raw: t?.costUsd ?? null, text: formatCurrencyUSD(t?.costUsd ?? null) }))}
+        />
         <Stat
           id="cost-day"
           label="Projected per day"
@@ -58,7 +63,15 @@ export const CostPanel = memo(function CostPanel({ view }: { view: PanelView }) 
         <CostByModel per={per} compare={view.variants.length > 1} />
       </div>
       <div className="charts charts-one">
-        <ViewChart view={view} title="Spending pace" defs={PACE} format={(x) => (x === null ? '-' : `${formatCurrencyUSD(x)}/h`)} axisFormat={(v) => `$${formatCompact(v)}`} height={120} emptyText="No priced tokens in this range." />
+        <ViewChart
+          view={view}
+          title="Spending pace"
+          defs={PACE}
+          format={(x) => (x === null ? '-' : `${formatCurrencyUSD(x)}/h`)}
+          axisFormat={(v) => `$${formatCompact(v)}`}
+          height={120}
+          emptyText="No priced tokens in this range."
+        />
       </div>
       <p className="footnote">Tokens × the proxy's price table (peak hours cost double). An estimate, not an invoice.</p>
     </Panel>

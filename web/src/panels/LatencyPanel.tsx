@@ -48,7 +48,15 @@ export const LatencyPanel = memo(function LatencyPanel({ view }: { view: PanelVi
     />
   );
   return (
-    <Panel id="latency" title="Latency" subtitle={<span title={BUCKET_NOTE} data-latency-note="">recent, per request; quantiles estimated from histogram buckets</span>}>
+    <Panel
+      id="latency"
+      title="Latency"
+      subtitle={
+        <span title={BUCKET_NOTE} data-latency-note="">
+          recent, per request; quantiles estimated from histogram buckets
+        </span>
+      }
+    >
       <Stats>
         {stat('p50', 'lat-p50', (s) => s.latency_ms.p50)}
         {stat('p95', 'lat-p95', (s) => s.latency_ms.p95)}
@@ -57,8 +65,22 @@ export const LatencyPanel = memo(function LatencyPanel({ view }: { view: PanelVi
         {stat('Proxy overhead p50', 'lat-overhead', (s) => s.overhead_ms.p50, true)}
       </Stats>
       <div className="charts">
-        <ViewChart view={view} title="Request duration and time to first byte" defs={LATENCY} format={fmt} axisFormat={fmt} emptyText="No finished requests in this range." />
-        <ViewChart view={view} title="Proxy overhead (budget 0.25 ms at p50)" defs={OVERHEAD} format={fmtOverhead} axisFormat={fmt} emptyText="No finished requests in this range." />
+        <ViewChart
+          view={view}
+          title="Request duration and time to first byte"
+          defs={LATENCY}
+          format={fmt}
+          axisFormat={fmt}
+          emptyText="No finished requests in this range."
+        />
+        <ViewChart
+          view={view}
+          title="Proxy overhead (budget 0.25 ms at p50)"
+          defs={OVERHEAD}
+          format={fmtOverhead}
+          axisFormat={fmt}
+          emptyText="No finished requests in this range."
+        />
       </div>
     </Panel>
   );

@@ -96,7 +96,11 @@ export const LimitsPanel = memo(function LimitsPanel({ view }: { view: PanelView
           label="Admitted / ceiling"
           values={vs.map((v) => {
             const s = latest(v);
-            return { variant: v, raw: s?.limiter.rate_rps ?? null, text: `${formatRate(s?.limiter.rate_rps ?? null)} / ${formatRate(s?.limiter.ceiling_rps ?? null)} req/s` };
+            return {
+              variant: v,
+              raw: s?.limiter.rate_rps ?? null,
+              text: `${formatRate(s?.limiter.rate_rps ?? null)} / ${formatRate(s?.limiter.ceiling_rps ?? null)} req/s`,
+            };
           })}
         />
         <Stat
@@ -108,7 +112,12 @@ export const LimitsPanel = memo(function LimitsPanel({ view }: { view: PanelView
             const inFlight = s?.workers.in_flight ?? null;
             const limit = s?.limiter.concurrency_limit ?? s?.workers.max_workers ?? null;
             const util = inFlight !== null && limit ? inFlight / limit : null;
-            return { variant: v, raw: util, text: `${count(inFlight)} / ${count(limit)} (${formatUtilization(util)})`, level: levelFor(util, UTILIZATION_STEPS) };
+            return {
+              variant: v,
+              raw: util,
+              text: `${count(inFlight)} / ${count(limit)} (${formatUtilization(util)})`,
+              level: levelFor(util, UTILIZATION_STEPS),
+            };
           })}
         />
         <Stat
@@ -119,7 +128,12 @@ export const LimitsPanel = memo(function LimitsPanel({ view }: { view: PanelView
           values={vs.map((v) => {
             const depth = latest(v)?.limiter.queue_depth ?? null;
             const forS = queuedForS(pointsOf(view, v), view.dataset.stepMs);
-            return { variant: v, raw: depth, text: depth !== null && depth > 0 && forS >= 1 ? `${count(depth)} for ${formatAge(forS)}` : count(depth), level: queueLevel(depth, forS) };
+            return {
+              variant: v,
+              raw: depth,
+              text: depth !== null && depth > 0 && forS >= 1 ? `${count(depth)} for ${formatAge(forS)}` : count(depth),
+              level: queueLevel(depth, forS),
+            };
           })}
         />
         <Stat
@@ -139,15 +153,33 @@ export const LimitsPanel = memo(function LimitsPanel({ view }: { view: PanelView
             return { variant: v, raw: p95, text: waitFmt(p95), level: levelFor(p95, ADMISSION_WAIT_P95_STEPS) };
           })}
         />
-        <Stat id="lim-retries" label="Retries" lowerIsBetter values={vs.map((v) => ({ variant: v, raw: latest(v)?.errors.retry_rate ?? null, text: perS(latest(v)?.errors.retry_rate ?? null) }))} />
+        <Stat
+          id="lim-retries"
+          label="Retries"
+          lowerIsBetter
+          values={vs.map((v) => ({ variant: v, raw: latest(v)?.errors.retry_rate ?? null, text: perS(latest(v)?.errors.retry_rate ?? null) }))}
+        />
       </Stats>
       <p className="threshold-note" data-thresholds="limits">
         {WAIT_HINT}. {QUEUE_HINT}.
       </p>
       <div className="charts">
         <ViewChart view={view} title="Admitted rate vs inferred ceiling" defs={ADMITTED} format={perS} emptyText="This proxy exports no rate limiter gauges." />
-        <ViewChart view={view} title="Concurrency: limit, in flight, queue" defs={CONCURRENCY} format={count} emptyText="This proxy exports no concurrency gauges." />
-        <ViewChart view={view} title="Admission waits" defs={WAITS} format={waitFmt} axisFormat={(v) => formatLatency(v)} emptyText="No request has waited for admission in this range." />
+        <ViewChart
+          view={view}
+          title="Concurrency: limit, in flight, queue"
+          defs={CONCURRENCY}
+          format={count}
+          emptyText="This proxy exports no concurrency gauges."
+        />
+        <ViewChart
+          view={view}
+          title="Admission waits"
+          defs={WAITS}
+          format={waitFmt}
+          axisFormat={(v) => formatLatency(v)}
+          emptyText="No request has waited for admission in this range."
+        />
         <ViewChart view={view} title="Rejections by reason" defs={rejectDefs} format={perS} emptyText="No rejections in this range." />
         <ViewChart view={view} title="Z.AI errors by class" defs={zaiDefs} format={perS} emptyText="No Z.AI business errors in this range." />
         <ViewChart view={view} title="Upstream errors and retries" defs={retryDefs} format={perS} emptyText="No upstream errors or retries in this range." />

@@ -39,7 +39,16 @@ function WindowRow({ variant, name, w, nowMs }: { variant: string; name: string;
   return (
     <div className="quota-row" data-quota={`${variant}-${name}`}>
       <span className="quota-name">{windowLabel(name)}</span>
-      <meter className={`quota-meter level-bg-${level ?? 'none'}`} min={0} max={1} low={0.7} high={0.9} optimum={0} value={used ?? 0} aria-label={`${windowLabel(name)} quota used`} />
+      <meter
+        className={`quota-meter level-bg-${level ?? 'none'}`}
+        min={0}
+        max={1}
+        low={0.7}
+        high={0.9}
+        optimum={0}
+        value={used ?? 0}
+        aria-label={`${windowLabel(name)} quota used`}
+      />
       <span className="quota-used">{used === null ? 'usage unknown' : `${formatUtilization(used)} used`}</span>
       <LevelTag level={level} />
       <span className="quota-reset" title="Time until the provider resets this window">
@@ -105,7 +114,15 @@ export const QuotaPanel = memo(function QuotaPanel({ view }: { view: PanelView }
         );
       })}
       <div className="charts charts-one">
-        <ViewChart view={view} title="Quota used over time" defs={usageDefs} format={(x) => formatUtilization(x)} ratioAxis height={120} emptyText="No quota samples in this range." />
+        <ViewChart
+          view={view}
+          title="Quota used over time"
+          defs={usageDefs}
+          format={(x) => formatUtilization(x)}
+          ratioAxis
+          height={120}
+          emptyText="No quota samples in this range."
+        />
       </div>
     </Panel>
   );

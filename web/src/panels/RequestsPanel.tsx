@@ -28,8 +28,16 @@ export const RequestsPanel = memo(function RequestsPanel({ view }: { view: Panel
   return (
     <Panel id="requests" title="Requests" subtitle={`over ${view.rangeLabel}`}>
       <Stats>
-        <Stat id="req-rate" label="Rate now" values={per.map(({ v, now }) => ({ variant: v, raw: now?.requests.rate ?? null, text: reqS(now?.requests.rate ?? null) }))} />
-        <Stat id="req-count" label="Requests" values={per.map(({ v, t }) => ({ variant: v, raw: t?.requests ?? null, text: formatCount(t?.requests ?? null) }))} />
+        <Stat
+          id="req-rate"
+          label="Rate now"
+          values={per.map(({ v, now }) => ({ variant: v, raw: now?.requests.rate ?? null, text: reqS(now?.requests.rate ?? null) }))}
+        />
+        <Stat
+          id="req-count"
+          label="Requests"
+          values={per.map(({ v, t }) => ({ variant: v, raw: t?.requests ?? null, text: formatCount(t?.requests ?? null) }))}
+        />
         <Stat
           id="req-errors"
           label="Error rate (5xx)"
@@ -50,8 +58,21 @@ export const RequestsPanel = memo(function RequestsPanel({ view }: { view: Panel
         />
       </Stats>
       <div className="charts">
-        <ViewChart view={view} title="Rate by status class" defs={BY_CLASS} format={reqS} emptyText="No requests in this range. Send traffic through the proxy." />
-        <ViewChart view={view} title="Error and throttle share" defs={ERRORS} format={pct} axisFormat={(v) => `${formatCompact(v * 100)}%`} emptyText="No requests in this range." />
+        <ViewChart
+          view={view}
+          title="Rate by status class"
+          defs={BY_CLASS}
+          format={reqS}
+          emptyText="No requests in this range. Send traffic through the proxy."
+        />
+        <ViewChart
+          view={view}
+          title="Error and throttle share"
+          defs={ERRORS}
+          format={pct}
+          axisFormat={(v) => `${formatCompact(v * 100)}%`}
+          emptyText="No requests in this range."
+        />
       </div>
     </Panel>
   );
