@@ -18,15 +18,7 @@ import { IPC_PURPOSES } from './labels.js';
  * or checks a metric imports it from here, and docs/metrics.md is generated from it.
  */
 
-export {
-  DURATION_BUCKETS,
-  SIZE_BUCKETS,
-  OVERHEAD_BUCKETS,
-  WAIT_BUCKETS,
-  TOKEN_COUNT_BUCKETS,
-  SECONDS_PER_TOKEN_BUCKETS,
-  TOKENS_PER_SECOND_BUCKETS,
-} from './buckets.js';
+export * from './buckets.js';
 
 type Kind = 'counter' | 'gauge' | 'histogram';
 /**

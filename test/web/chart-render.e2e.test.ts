@@ -2,8 +2,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { requireBinary } from '../support/binaries.js';
+import { launchChromium } from './support.js';
 
 /**
  * The chart library at the size the issue asks about: a 7-day range at full 5-second
@@ -16,18 +17,7 @@ const root = new URL('../..', import.meta.url).pathname;
 describe('uPlot at a 7-day range, full resolution', { skip: chromiumBin.skip }, () => {
   let browser: Browser;
   before(async () => {
-    browser = await chromium.launch({
-      executablePath: chromiumBin.path ?? '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium(chromiumBin.path);
   });
   after(async () => {
     await browser?.close();

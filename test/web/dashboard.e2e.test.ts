@@ -5,9 +5,10 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startDemo, type Demo } from '../../src/demo/main.js';
 import { requireBinary } from '../support/binaries.js';
+import { launchChromium } from './support.js';
 
 /**
  * The dashboard UI in a real Chromium against the demo wiring started in this process:
@@ -41,18 +42,7 @@ describe('dashboard UI against the demo', { skip: chromiumBin.skip }, () => {
     mkdirSync(artifacts, { recursive: true });
     dataDir = mkdtempSync(join(tmpdir(), 'zai-e2e-'));
     demo = await startDemo({ port: 0, scrapeIntervalMs: 1_000, ratePerSecond: 8, weatherEverySec: 4, quotaPollMs: 1_000, logLevel: 'silent', dataDir });
-    browser = await chromium.launch({
-      executablePath: chromiumBin.path ?? '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium(chromiumBin.path);
     page = await browser.newPage({ viewport: { width: 1440, height: 1000 }, colorScheme: 'dark' });
   });
 

@@ -6,13 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { readDashboardConfig } from '../../src/config/dashboard.js';
 import { startDashboard, type RunningDashboard } from '../../src/dashboard/main.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { Metrics } from '../../src/metrics/catalogue.js';
 import { startExporter } from '../dashboard/support/exporter.js';
 import { requireBinary } from '../support/binaries.js';
+import { launchChromium } from './support.js';
 
 /**
  * The limiter as the operator sees it, in a real Chromium: the dashboard scrapes two loopback
@@ -121,18 +122,7 @@ describe('limiter status in the dashboard UI', { skip: chromiumBin.skip }, () =>
         await dash.tick();
       });
     }, 1_000);
-    browser = await chromium.launch({
-      executablePath: chromiumBin.path ?? '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium(chromiumBin.path);
     page = await browser.newPage({ viewport: { width: 1440, height: 1000 }, colorScheme: 'dark' });
   });
 
