@@ -83,6 +83,19 @@ export class Accountant {
   }
 
   /**
+   * Whether a relayed stream reached its end event (`[DONE]`, `message_stop`). A reader that
+   * fails counts as complete: the proxy's bookkeeping never turns a stream into a failure.
+   */
+  streamComplete(tap: StreamUsageReader): boolean {
+    try {
+      return tap.finish().complete;
+    } catch (err) {
+      this.failed(err);
+      return true;
+    }
+  }
+
+  /**
    * Records a streamed exchange. A stream cut mid-way is counted once, with whatever usage
    * arrived; when none did, its partial output is estimated like any stream without usage.
    */

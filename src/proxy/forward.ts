@@ -377,7 +377,7 @@ export class Forwarder {
         chunk = next.value;
       }
       // Closed cleanly but before its end event (`[DONE]`, `message_stop`): as cut as a reset.
-      if (!translator && tap && !tap.finish().complete)
+      if (!translator && tap && !this.accountant.streamComplete(tap))
         throw Object.assign(new Error('upstream stream ended before its end event'), { code: 'INCOMPLETE_STREAM' });
       ended = true;
     } catch (err) {
