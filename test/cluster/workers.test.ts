@@ -4,10 +4,11 @@ import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Pool, request } from 'undici';
+import { Client, Pool } from 'undici';
 import { startSimulator } from '../../src/sim/index.js';
 import { saveLimits } from '../../src/limits/state-file.js';
 import { spawnProxy } from '../support/proxy-process.js';
+import { openGatedStream } from '../support/proxy.js';
 import { pollUntil } from '../support/wait.js';
 import { chatFresh, getFresh, refused, sampleSum } from './support.js';
 
@@ -148,14 +149,7 @@ describe('PROXY_WORKERS=2 (real processes over loopback)', () => {
     const sim = await startSimulator({ scenario: { gateChunks: true, streamChunks: 3 } });
     const proxy = await spawnProxy({ ZAI_OPENAI_BASE_URL: sim.openaiBaseUrl, PROXY_WORKERS: '2', SHUTDOWN_GRACE: '20s', ...wide });
     try {
-      const pending = request(`${proxy.url}/v1/chat/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'glm-4.7', stream: true, messages: [{ role: 'user', content: 'x' }] }),
-      });
-      await sim.waitFor((s) => s.inFlight === 1);
-      sim.releaseChunk();
-      const res = await pending;
+      const res = await openGatedStream(sim, proxy.url);
       // Whichever worker answers, the whole has one stream in flight.
       let pids: number[] = [];
       for (let i = 0; i < 4; i++) {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { request } from 'undici';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
-import { startProxyFor, type TestProxy } from '../support/proxy.js';
+import { openGatedStream, startProxyFor, type TestProxy } from '../support/proxy.js';
 
 const KEY = 'zai-operator-key-8c1e55aa';
 const CLIENT_KEY = 'team-client-key-41f0';
@@ -185,14 +185,7 @@ describe('graceful drain', () => {
     const sim = await startSimulator({ scenario: { gateChunks: true, streamChunks: 3 } });
     const proxy = await startProxyFor(sim, { RATE_LIMIT_ENABLED: 'false' });
     try {
-      const pending = request(`${proxy.url}/v1/chat/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'glm-4.7', stream: true, messages: [{ role: 'user', content: 'x' }] }),
-      });
-      await sim.waitFor((s) => s.inFlight === 1);
-      sim.releaseChunk();
-      const res = await pending;
+      const res = await openGatedStream(sim, proxy.url);
       const read = chunkReader(res.body);
       await read();
       const drained = proxy.shutdown(10_000);

@@ -2,9 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { request } from 'undici';
 import { startSimulator } from '../../src/sim/index.js';
-import { simUpstreamEnv } from '../support/proxy.js';
+import { openGatedStream, simUpstreamEnv } from '../support/proxy.js';
 
 const bin = new URL('../../bin/zai-proxy', import.meta.url).pathname;
 
@@ -27,14 +26,7 @@ describe('zai-proxy serve as a process', () => {
         child.once('exit', () => reject(new Error(`exited before listening: ${out}`)));
       });
 
-      const pending = request(`${url}/v1/chat/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'glm-4.7', stream: true, messages: [{ role: 'user', content: 'x' }] }),
-      });
-      await sim.waitFor((s) => s.inFlight === 1);
-      sim.releaseChunk();
-      const res = await pending;
+      const res = await openGatedStream(sim, url);
       const exited = once(child, 'exit');
       child.kill('SIGTERM');
       // The proxy says it is draining before the stream is allowed to go on.

@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { type Dispatcher, request } from 'undici';
 import { readProxyEnv } from '../../src/config/proxy.js';
 import { createLogger } from '../../src/log/logger.js';
 import { startProxy, type ProxyServer } from '../../src/proxy/server.js';
@@ -52,4 +53,20 @@ export function simUpstreamEnv(sim: SimUpstream): Record<string, string> {
  */
 export function startProxyFor(sim: SimUpstream, env: Record<string, string | undefined> = {}): Promise<TestProxy> {
   return startTestProxy({ ...simUpstreamEnv(sim), ...env });
+}
+
+/**
+ * Opens a streamed chat completion through the proxy at `proxyUrl` to a simulator that gates
+ * its chunks (`gateChunks`), waits until the simulator holds it, releases the first chunk and
+ * resolves with the response: the stream is then in flight at the proxy.
+ */
+export async function openGatedStream(sim: Simulator, proxyUrl: string): Promise<Dispatcher.ResponseData> {
+  const pending = request(`${proxyUrl}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'glm-4.7', stream: true, messages: [{ role: 'user', content: 'x' }] }),
+  });
+  await sim.waitFor((s) => s.inFlight === 1);
+  sim.releaseChunk();
+  return pending;
 }
