@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../log/logger.js';
@@ -9,7 +8,8 @@ import { retryDelayMs } from '../zai/retry.js';
 import { clientBucket } from '../metrics/labels.js';
 import type { RequestMetrics } from './request-metrics.js';
 import type { Accountant, Exchange } from './accountant.js';
-import { BodyTooLarge, closeAfterRefusal, readAll, readRequestBody } from './body.js';
+import { BodyTooLarge, closeAfterRefusal, readRequestBody } from './body.js';
+import { abortedError, UpstreamCall, type UpstreamRequest } from './upstream-call.js';
 import {
   bodyBudgetExhausted,
   bodyTooLarge,
@@ -21,7 +21,7 @@ import {
   upstreamTimeout,
   upstreamUnavailable,
 } from './errors.js';
-import { AttemptDeadline } from './deadline.js';
+import { type AttemptDeadline, DeadlineTimers } from './deadline.js';
 import { SecretRedactor } from './redact.js';
 import type { KeyRing } from './keys.js';
 import { BodyBudgetExhausted, type BodyBudget } from './body-budget.js';
@@ -49,8 +49,6 @@ export interface ForwarderOptions {
   maxRetries: number;
   /** First backoff step (RETRY_BASE_DELAY); see retryDelayMs. */
   retryBaseDelayMs?: number;
-  headersTimeoutMs: number;
-  bodyTimeoutMs: number;
   /** Total deadline of a request until its answer is committed, retries included (REQUEST_TIMEOUT). */
   requestTimeoutMs: number;
   admission: Admission | undefined;
@@ -104,7 +102,7 @@ interface AttemptContext {
   readonly st: RequestState;
   readonly upstream: Upstream;
   /** The upstream request, the same for every attempt. */
-  readonly request: { path: string; method: Dispatcher.HttpMethod; headers: Record<string, string>; body: Buffer | undefined };
+  readonly request: UpstreamRequest;
   readonly exchange: Exchange;
   /** The proxy's own total deadline (REQUEST_TIMEOUT), epoch of performance.now(). */
   readonly deadlineAt: number;
@@ -120,6 +118,7 @@ interface Attempted {
 
 export class Forwarder {
   private readonly redact: SecretRedactor;
+  private readonly deadlines = new DeadlineTimers();
 
   constructor(
     private readonly opts: ForwarderOptions,
@@ -246,35 +245,34 @@ export class Forwarder {
   private async attempt(a: AttemptContext, permit: Permit | undefined): Promise<AttemptFailure | undefined> {
     const { st } = a;
     const sentAt = performance.now();
-    const deadline = new AttemptDeadline(a.deadlineAt, st.upstreamAbort);
-    let response: Dispatcher.ResponseData;
-    try {
-      if (deadline.expired) throw Object.assign(new Error('request deadline passed'), { code: 'UND_ERR_ABORTED' });
-      response = await a.upstream.dispatcher.request({
-        ...a.request,
-        signal: st.upstreamAbort,
-        headersTimeout: this.opts.headersTimeoutMs,
-        bodyTimeout: this.opts.bodyTimeoutMs,
-      });
-    } catch (err) {
-      st.upstreamMs += performance.now() - sentAt;
+    if (sentAt >= a.deadlineAt) {
       permit?.release('network_error');
-      st.deadlineHit = deadline.expired;
-      deadline.clear();
-      return networkFailure(err, a.reject);
+      st.deadlineHit = true;
+      return networkFailure(abortedError(), a.reject);
     }
-
+    // The headers and body timeouts are the pool's (UpstreamPools): the same for every request.
+    const call = new UpstreamCall(a.upstream.dispatcher, a.request);
+    const deadline = this.deadlines.arm(a.deadlineAt, call);
+    st.upstreamCall = call;
+    if (st.clientGone) call.abort();
     let outcome: AttemptOutcome = 'network_error';
     try {
+      try {
+        await call.head();
+      } catch (err) {
+        st.upstreamMs += performance.now() - sentAt;
+        return networkFailure(err, a.reject);
+      }
       const done =
-        response.statusCode >= 400
-          ? await this.upstreamFailed(a, response, sentAt)
-          : isEventStream(response.headers['content-type'])
-            ? await this.relayStream(a, response, sentAt, deadline)
-            : await this.relayWhole(a, response, sentAt);
+        call.statusCode >= 400
+          ? await this.upstreamFailed(a, call, sentAt)
+          : isEventStream(call.headers['content-type'])
+            ? await this.relayStream(a, call, sentAt, deadline)
+            : await this.relayWhole(a, call, sentAt);
       outcome = done.outcome;
       return done.failure;
     } finally {
+      st.upstreamCall = undefined;
       st.deadlineHit = deadline.expired;
       deadline.clear();
       permit?.release(outcome);
@@ -282,12 +280,12 @@ export class Forwarder {
   }
 
   /** An upstream error answer: relayed at once, or held as a failure that a retry may replace. */
-  private async upstreamFailed(a: AttemptContext, response: Dispatcher.ResponseData, sentAt: number): Promise<Attempted> {
+  private async upstreamFailed(a: AttemptContext, call: UpstreamCall, sentAt: number): Promise<Attempted> {
     const { res, route, st } = a;
-    const status = response.statusCode;
-    const errBody = await readAll(response.body, ERROR_BODY_MAX).catch(() => Buffer.alloc(0));
+    const status = call.statusCode;
+    const errBody = await call.readAll(ERROR_BODY_MAX).catch(() => Buffer.alloc(0));
     st.upstreamMs += performance.now() - sentAt;
-    const error = classifyUpstreamError(status, response.headers, errBody.subarray(0, 64 * 1024), Date.now());
+    const error = classifyUpstreamError(status, call.headers, errBody.subarray(0, 64 * 1024), Date.now());
     const outcome = attemptOutcome(error);
     this.metrics.zaiError(error);
     st.errorClass = error.code !== undefined ? error.class : undefined;
@@ -297,21 +295,21 @@ export class Forwarder {
         retryReason: error.class,
         retryAfterMs: error.retryAfterMs,
         cls: error.class,
-        send: (extra) => this.relayError(res, route, st, response, errBody, error, extra),
+        send: (extra) => this.relayError(res, route, st, call, errBody, error, extra),
       };
       return { outcome, failure };
     }
-    this.relayError(res, route, st, response, errBody, error, {});
+    this.relayError(res, route, st, call, errBody, error, {});
     return { outcome };
   }
 
   /** A whole (non-streaming) answer: read, accounted, translated if the route asks, sent. */
-  private async relayWhole(a: AttemptContext, response: Dispatcher.ResponseData, sentAt: number): Promise<Attempted> {
+  private async relayWhole(a: AttemptContext, call: UpstreamCall, sentAt: number): Promise<Attempted> {
     const { res, route, st, exchange } = a;
-    const status = response.statusCode;
+    const status = call.statusCode;
     let payload: Buffer;
     try {
-      payload = await readAll(response.body, RESPONSE_BODY_MAX);
+      payload = await call.readAll(RESPONSE_BODY_MAX);
     } catch (err) {
       st.upstreamMs += performance.now() - sentAt;
       return { outcome: 'network_error', failure: truncatedFailure(err, 'truncated_response', a.reject) };
@@ -321,7 +319,7 @@ export class Forwarder {
       return { outcome: 'network_error', failure: truncatedFailure(undefined, 'truncated_response', a.reject) };
     }
     const usageHeaders = this.accountant.responseHeaders(exchange, payload);
-    const outHeaders = clientResponseHeaders(response.headers);
+    const outHeaders = clientResponseHeaders(call.headers);
     this.redact.headers(outHeaders);
     Object.assign(outHeaders, usageHeaders, this.timing(st));
     const answer = route.translation ? translateAnswer(route.translation, payload, exchange.translationContext) : payload;
@@ -340,42 +338,44 @@ export class Forwarder {
    * failed stream can still be retried; after that, every chunk is relayed as it comes, and a
    * stream that breaks ends in a visible failure, never as if complete.
    */
-  private async relayStream(a: AttemptContext, response: Dispatcher.ResponseData, sentAt: number, deadline: AttemptDeadline): Promise<Attempted> {
+  private async relayStream(a: AttemptContext, call: UpstreamCall, sentAt: number, deadline: AttemptDeadline): Promise<Attempted> {
     const { res, route, st, exchange } = a;
-    const iterator = response.body[Symbol.asyncIterator]();
-    let first: IteratorResult<Buffer>;
+    let first: Buffer | undefined;
     try {
-      first = await iterator.next();
+      first = await call.next();
     } catch (err) {
       st.upstreamMs += performance.now() - sentAt;
       return { outcome: 'network_error', failure: truncatedFailure(err, 'empty_streaming', a.reject) };
     }
-    if (first.done) {
+    if (first === undefined) {
       st.upstreamMs += performance.now() - sentAt;
       return { outcome: 'network_error', failure: truncatedFailure(undefined, 'empty_streaming', a.reject) };
     }
     deadline.clear();
     const tap = this.accountant.streamTap(exchange);
     const translator = route.translation?.stream?.(exchange.translationContext);
-    const outHeaders = clientResponseHeaders(response.headers);
+    const outHeaders = clientResponseHeaders(call.headers);
     this.redact.headers(outHeaders);
     outHeaders['x-accel-buffering'] = 'no';
     Object.assign(outHeaders, this.timing(st));
-    st.status = response.statusCode;
-    res.writeHead(response.statusCode, outHeaders);
+    st.status = call.statusCode;
+    res.writeHead(call.statusCode, outHeaders);
     st.firstByteAt = performance.now();
-    let chunk: Buffer = first.value;
+    let last: Buffer = first;
+    // Relays one chunk; false when the client is not keeping up (the upstream pauses until it drains).
+    const relay = (chunk: Buffer): boolean => {
+      last = chunk;
+      tap?.push(chunk);
+      const out = translator ? translator.push(chunk) : chunk;
+      st.bytesOut += out.length;
+      return out.length === 0 || st.clientGone || res.write(out);
+    };
+    const onDrain = () => call.resume();
+    res.on('drain', onDrain);
     let ended = false;
     try {
-      for (;;) {
-        tap?.push(chunk);
-        const out = translator ? translator.push(chunk) : chunk;
-        st.bytesOut += out.length;
-        if (out.length > 0 && !res.write(out)) await once(res, 'drain', { signal: st.signal });
-        const next = await iterator.next();
-        if (next.done) break;
-        chunk = next.value;
-      }
+      if (!relay(first)) call.pause();
+      await call.flow(relay);
       // Closed cleanly but before its end event (`[DONE]`, `message_stop`): as cut as a reset.
       if (!translator && tap && !this.accountant.streamComplete(tap))
         throw Object.assign(new Error('upstream stream ended before its end event'), { code: 'INCOMPLETE_STREAM' });
@@ -386,11 +386,13 @@ export class Forwarder {
         this.log.warn({ route: route.label, err: errorCode(err) }, 'upstream stream ended early');
         st.streamFailed = true;
       }
+    } finally {
+      res.off('drain', onDrain);
     }
     st.lastByteAt = performance.now();
     st.upstreamMs += st.lastByteAt - sentAt;
     // A translated stream closes in its own API (a failed response); a relayed one gets its dialect's error event.
-    if (st.streamFailed) failStream(res, translator ? translator.end(false) : streamErrorAfter(chunk, route.dialect));
+    if (st.streamFailed) failStream(res, translator ? translator.end(false) : streamErrorAfter(last, route.dialect));
     else if (!st.clientGone) res.end(translator?.end(ended));
     this.accountant.settleStream(exchange, tap);
     return { outcome: ended ? 'ok' : 'network_error' };
@@ -401,12 +403,12 @@ export class Forwarder {
     res: ServerResponse,
     route: UpstreamRoute,
     st: RequestState,
-    response: Dispatcher.ResponseData,
+    call: UpstreamCall,
     upstreamBody: Buffer,
     error: UpstreamError,
     extra: Readonly<Record<string, string>>,
   ): void {
-    const headers = clientResponseHeaders(response.headers);
+    const headers = clientResponseHeaders(call.headers);
     this.redact.headers(headers);
     let body = this.redact.body(upstreamBody);
     if (error.code !== undefined) {
@@ -417,7 +419,7 @@ export class Forwarder {
     }
     Object.assign(headers, extra);
     if (route.translation) {
-      body = Buffer.from(route.translation.error(response.statusCode, body));
+      body = Buffer.from(route.translation.error(call.statusCode, body));
       headers['content-type'] = 'application/json';
     }
     if (error.class === 'quota' && error.resetAtMs !== undefined) {
@@ -425,14 +427,14 @@ export class Forwarder {
       headers['retry-after'] = String(seconds);
       headers['x-zai-rate-limit-reset'] = String(Math.ceil(error.resetAtMs / 1000));
       this.opts.onQuotaExhausted?.(error.resetAtMs);
-    } else if ((response.statusCode === 429 || response.statusCode === 503) && headers['retry-after'] === undefined) {
+    } else if ((call.statusCode === 429 || call.statusCode === 503) && headers['retry-after'] === undefined) {
       headers['retry-after'] = String(Math.max(1, Math.ceil((error.retryAfterMs ?? 1000) / 1000)));
     }
     Object.assign(headers, this.timing(st));
     headers['content-length'] = body.length;
-    st.status = response.statusCode;
+    st.status = call.statusCode;
     st.firstByteAt = st.lastByteAt = performance.now();
-    res.writeHead(response.statusCode, headers);
+    res.writeHead(call.statusCode, headers);
     res.end(body);
     st.bytesOut = body.length;
   }

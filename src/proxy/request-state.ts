@@ -1,9 +1,7 @@
-import { EventEmitter } from 'node:events';
-
 /** Per-request timings and facts, filled in as the request moves through the pipeline. */
 export class RequestState {
-  /** undici takes an EventEmitter as its abort signal: far cheaper than an AbortController. */
-  readonly upstreamAbort = new EventEmitter();
+  /** The upstream call of the attempt in flight, stopped if the client goes away. */
+  upstreamCall: { abort(): void } | undefined;
   private controller: AbortController | undefined;
   readonly startedAt = performance.now();
   waitMs = 0;
@@ -36,7 +34,7 @@ export class RequestState {
   markClientGone(): void {
     if (this.clientGone) return;
     this.clientGone = true;
-    this.upstreamAbort.emit('abort');
+    this.upstreamCall?.abort();
     this.controller?.abort();
   }
 }

@@ -19,7 +19,12 @@ export class UpstreamPools {
   private readonly pools = new Map<string, Pool>();
   private readonly connections: number;
 
-  constructor(private readonly env: Pick<ProxyEnv, 'RATE_LIMIT_ENABLED' | 'MAX_WORKERS' | 'UPSTREAM_CONNECTIONS' | 'UPSTREAM_CONNECT_TIMEOUT'>) {
+  constructor(
+    private readonly env: Pick<
+      ProxyEnv,
+      'RATE_LIMIT_ENABLED' | 'MAX_WORKERS' | 'UPSTREAM_CONNECTIONS' | 'UPSTREAM_CONNECT_TIMEOUT' | 'UPSTREAM_HEADERS_TIMEOUT' | 'UPSTREAM_BODY_TIMEOUT'
+    >,
+  ) {
     this.connections = upstreamPoolSize(env);
   }
 
@@ -31,6 +36,9 @@ export class UpstreamPools {
       pool = new Pool(url.origin, {
         connections: this.connections,
         connectTimeout: this.env.UPSTREAM_CONNECT_TIMEOUT,
+        // Per pool, not per request: undici validates and applies them once.
+        headersTimeout: this.env.UPSTREAM_HEADERS_TIMEOUT,
+        bodyTimeout: this.env.UPSTREAM_BODY_TIMEOUT,
         keepAliveTimeout: 30_000,
         pipelining: 1,
       });

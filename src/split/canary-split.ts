@@ -73,7 +73,13 @@ export class CanarySplit {
     const url = new URL(opts.upstream);
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.stickyHeader = opts.stickyHeader?.toLowerCase();
-    this.pool = new Pool(url.origin, { connections: opts.connections, connectTimeout: opts.connectTimeoutMs, keepAliveTimeout: 30_000 });
+    this.pool = new Pool(url.origin, {
+      connections: opts.connections,
+      connectTimeout: opts.connectTimeoutMs,
+      headersTimeout: opts.headersTimeoutMs,
+      bodyTimeout: opts.bodyTimeoutMs,
+      keepAliveTimeout: 30_000,
+    });
   }
 
   /** Decides the arm (synchronously, before anything is read) and tells the client. */
@@ -123,8 +129,6 @@ export class CanarySplit {
         headers: upstreamRequestHeaders(req.headers, { dropCredentials: false, contentLength: body.length }),
         body: body.length > 0 ? body : undefined,
         signal: abort.signal,
-        headersTimeout: this.opts.headersTimeoutMs,
-        bodyTimeout: this.opts.bodyTimeoutMs,
       });
     } catch (err) {
       res.off('close', onClose);

@@ -1,0 +1,184 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { BodyTooLarge } from './body.js';
+
+/** What an attempt sends upstream. */
+export interface UpstreamRequest {
+  path: string;
+  method: Dispatcher.HttpMethod;
+  headers: Record<string, string>;
+  body: Buffer | undefined;
+}
+
+type Waiter = { ready: () => boolean; resolve: () => void; reject: (err: Error) => void };
+
+/** The error an aborted call fails with (undici's own code for an aborted request). */
+export function abortedError(): Error {
+  return Object.assign(new Error('Request aborted'), { code: 'UND_ERR_ABORTED' });
+}
+
+/**
+ * One upstream request, driven through undici's dispatch API with this object as its handler.
+ * `request()` would wrap every answer in a Readable stream and listen to an abort signal,
+ * which together cost more than the rest of the proxy's request path; here the answer's
+ * chunks go straight to whoever consumes them:
+ *
+ * - `head()` waits for the status and headers;
+ * - `readAll(max)` gathers a whole body (error bodies, non-streaming answers);
+ * - `next()` waits for the first chunk of a stream (nothing is committed to the client before
+ *   it), then `flow(sink)` hands every further chunk to `sink` as it arrives, pausing the
+ *   upstream socket while `sink` says the client is not keeping up, until `resume()`.
+ *
+ * `abort()` stops the call at any point (client gone, deadline passed); whatever waits then
+ * fails with the abort error, as it does with any network failure.
+ */
+export class UpstreamCall implements Dispatcher.DispatchHandler {
+  statusCode = 0;
+  headers: IncomingHttpHeaders = {};
+  private controller: Dispatcher.DispatchController | undefined;
+  private started = false;
+  private ended = false;
+  private failure: Error | undefined;
+  private readonly chunks: Buffer[] = [];
+  private bytes = 0;
+  /** Past this many buffered bytes the call fails with BodyTooLarge (readAll). */
+  private limit = Number.POSITIVE_INFINITY;
+  private sink: ((chunk: Buffer) => boolean) | undefined;
+  private waiter: Waiter | undefined;
+
+  /** Sends `request` on `dispatcher`. */
+  constructor(dispatcher: Dispatcher, request: UpstreamRequest) {
+    dispatcher.dispatch(request, this);
+  }
+
+  /** Resolves once the status and headers are in. */
+  head(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.started) return Promise.resolve();
+    return this.waitFor(() => this.started);
+  }
+
+  /** The whole body, failing with BodyTooLarge past `max` bytes. */
+  readAll(max: number): Promise<Buffer> {
+    this.limit = max;
+    if (this.bytes > max) this.abort(new BodyTooLarge());
+    const gather = (): Buffer => (this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.bytes));
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.ended) return Promise.resolve(gather());
+    return this.waitFor(() => this.ended).then(gather);
+  }
+
+  /** The next buffered chunk, or undefined when the body ended. */
+  async next(): Promise<Buffer | undefined> {
+    for (;;) {
+      if (this.chunks.length > 0) {
+        const chunk = this.chunks.shift()!;
+        this.bytes -= chunk.length;
+        return chunk;
+      }
+      if (this.failure) throw this.failure;
+      if (this.ended) return undefined;
+      await this.waitFor(() => this.chunks.length > 0 || this.ended);
+    }
+  }
+
+  /**
+   * Hands every further chunk to `sink` (buffered ones first) and resolves when the body ends.
+   * A sink that returns false pauses the upstream until `resume()`.
+   */
+  flow(sink: (chunk: Buffer) => boolean): Promise<void> {
+    while (this.chunks.length > 0 && !this.failure) {
+      const chunk = this.chunks.shift()!;
+      this.bytes -= chunk.length;
+      if (!this.deliver(sink, chunk)) this.controller?.pause();
+    }
+    this.sink = sink;
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.ended) return Promise.resolve();
+    return this.waitFor(() => this.ended);
+  }
+
+  /** Stops reading from the upstream until `resume()` (the client is not keeping up). */
+  pause(): void {
+    this.controller?.pause();
+  }
+
+  /** Reads from the upstream again after a pause. */
+  resume(): void {
+    this.controller?.resume();
+  }
+
+  /** Stops the call; what waits on it fails with `reason`. */
+  abort(reason: Error = abortedError()): void {
+    if (this.ended || this.failure) return;
+    this.fail(reason);
+    this.controller?.abort(reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.failure) controller.abort(this.failure);
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    this.statusCode = statusCode;
+    this.headers = headers;
+    this.started = true;
+    this.wakeUp();
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.failure) return;
+    if (this.sink) {
+      if (!this.deliver(this.sink, chunk)) controller.pause();
+      return;
+    }
+    this.chunks.push(chunk);
+    this.bytes += chunk.length;
+    if (this.bytes > this.limit) this.abort(new BodyTooLarge());
+    else this.wakeUp();
+  }
+
+  onResponseEnd(): void {
+    this.controller = undefined;
+    if (this.failure) return;
+    this.ended = true;
+    this.wakeUp();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.controller = undefined;
+    if (this.ended || this.failure) return;
+    this.fail(err);
+  }
+
+  private deliver(sink: (chunk: Buffer) => boolean, chunk: Buffer): boolean {
+    try {
+      return sink(chunk);
+    } catch (err) {
+      this.abort(err as Error);
+      return true;
+    }
+  }
+
+  private fail(err: Error): void {
+    this.failure = err;
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.reject(err);
+  }
+
+  private wakeUp(): void {
+    const w = this.waiter;
+    if (!w?.ready()) return;
+    this.waiter = undefined;
+    w.resolve();
+  }
+
+  /** One consumer waits at a time: head, then a body reader. */
+  private waitFor(ready: () => boolean): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.waiter = { ready, resolve, reject };
+    });
+  }
+}
