@@ -45,7 +45,7 @@ export function readRequestBody(req: IncomingMessage, res: ServerResponse, max: 
     return true;
   };
   if (size !== undefined && size > 0 && !take(size)) return Promise.reject(new BodyBudgetExhausted());
-  res.once('close', () => budget.give(taken));
+  res.on('close', () => budget.give(taken));
   return readAll(req, max, () => new BodyTooLarge(), 'discard', size === undefined ? take : undefined);
 }
 

@@ -19,7 +19,8 @@ const REPLACED_UPSTREAM = new Set(['host', 'content-length', 'accept-encoding', 
 const CREDENTIALS = new Set(['authorization', 'x-api-key']);
 
 function listedInConnection(connection: string | string[] | undefined): Set<string> | undefined {
-  if (!connection) return undefined;
+  // The usual values name no header: answer them without splitting (this runs twice a request).
+  if (!connection || connection === 'keep-alive' || connection === 'close' || connection === 'Keep-Alive') return undefined;
   const value = Array.isArray(connection) ? connection.join(',') : connection;
   const names = value
     .split(',')

@@ -104,8 +104,6 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger; worker?: W
       maxRetries: env.MAX_RETRIES,
       retryBaseDelayMs: env.RETRY_BASE_DELAY,
       shouldRetryFalseAfterRetries: env.SHOULD_RETRY_FALSE_AFTER_RETRIES,
-      headersTimeoutMs: env.UPSTREAM_HEADERS_TIMEOUT,
-      bodyTimeoutMs: env.UPSTREAM_BODY_TIMEOUT,
       requestTimeoutMs: env.REQUEST_TIMEOUT,
       admission,
       onQuotaExhausted: pacer ? (resetAtMs) => pacer.onQuotaExhausted(resetAtMs) : undefined,
@@ -191,7 +189,8 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger; worker?: W
         workerRequests.inc();
         // The canary arm records its own requests; only a failover comes back to this proxy's books.
         let onCanary = split?.armOf(req, res) === 'canary';
-        res.once('close', () => {
+        // 'close' comes once; `on` spares the wrapper `once` builds for every request.
+        res.on('close', () => {
           if (onCanary) {
             if (--inFlight === 0) idle.dispatchEvent(new Event('idle'));
             return;
