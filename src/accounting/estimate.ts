@@ -54,7 +54,43 @@ const RUN_MATCH_MAX = 16_384;
 const RUN = `{${MAX_RUN_CHARS},${RUN_MATCH_MAX}}`;
 const LONG_RUN = new RegExp(`[\\p{L}\\p{M}]${RUN}|[^\\s\\p{L}\\p{M}\\p{N}]${RUN}|\\s${RUN}`, 'gu');
 
+/** Whether `text` holds a run LONG_RUN would cut (the regex, for tests of the pre-check). */
+export function hasLongRun(text: string): boolean {
+  LONG_RUN.lastIndex = 0;
+  const found = LONG_RUN.test(text);
+  LONG_RUN.lastIndex = 0;
+  return found;
+}
+
+/**
+ * A cheap over-approximation of hasLongRun: false means no run of MAX_RUN_CHARS exists, so
+ * the text is counted whole without the regex (which costs more than the counting on prose).
+ * Every run LONG_RUN can match lies inside a stretch of non-ASCII-whitespace characters (letters,
+ * marks, symbols) or of ASCII whitespace and non-ASCII characters (any \s run): both are
+ * measured in one pass over the char codes.
+ */
+export function mayHaveLongRun(text: string): boolean {
+  let solid = 0;
+  let spacey = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) {
+      solid = 0;
+      spacey++;
+    } else if (c < 0x80) {
+      solid++;
+      spacey = 0;
+    } else {
+      solid++;
+      spacey++;
+    }
+    if (solid >= MAX_RUN_CHARS || spacey >= MAX_RUN_CHARS) return true;
+  }
+  return false;
+}
+
 function countBounded(count: CountTokens, text: string): number {
+  if (!mayHaveLongRun(text)) return count(text);
   let total = 0;
   let last = 0;
   for (const m of text.matchAll(LONG_RUN)) {
@@ -98,8 +134,27 @@ const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
  * milliseconds whatever the text (code counts ~3× slower than prose). Measured on a 1 MB
  * prompt: see README.md. Cutting at whitespace changes the count by a few tokens per MB.
  */
-export async function estimateTokens(text: string, now: () => number = performance.now.bind(performance)): Promise<number> {
-  if (text.length <= SYNC_MAX_CHARS) return estimateTokensSync(text);
+export function estimateTokens(text: string, now: () => number = performance.now.bind(performance)): Promise<number> {
+  if (text.length <= SYNC_MAX_CHARS) return Promise.resolve(estimateTokensSync(text));
+  // One large text at a time: estimates that ran side by side would each take their slice
+  // in the same turn of the loop, and together hold it for their sum. Past QUEUE_MAX_CHARS
+  // waiting, an estimate runs beside the others again: slower for everyone, never unbounded.
+  if (queuedChars > QUEUE_MAX_CHARS) return countInSlices(text, now);
+  queuedChars += text.length;
+  const counted = largeQueue.then(() => countInSlices(text, now));
+  largeQueue = counted.then(
+    () => void (queuedChars -= text.length),
+    () => void (queuedChars -= text.length),
+  );
+  return counted;
+}
+
+/** Characters of large texts waiting for their turn (about 2 bytes each in memory). */
+export const QUEUE_MAX_CHARS = 32 * 1024 * 1024;
+let queuedChars = 0;
+let largeQueue: Promise<void> = Promise.resolve();
+
+async function countInSlices(text: string, now: () => number): Promise<number> {
   let total = 0;
   let since = now();
   for (let start = 0; start < text.length; ) {

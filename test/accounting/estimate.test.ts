@@ -2,7 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { countTokens } from 'gpt-tokenizer/encoding/cl100k_base';
-import { estimateTokens, estimateTokensSync, promptText, sliceEnd, warmTokenizer, SYNC_MAX_CHARS } from '../../src/accounting/estimate.js';
+import {
+  estimateTokens,
+  estimateTokensSync,
+  hasLongRun,
+  mayHaveLongRun,
+  promptText,
+  sliceEnd,
+  warmTokenizer,
+  SYNC_MAX_CHARS,
+} from '../../src/accounting/estimate.js';
 
 test('known cl100k counts', () => {
   assert.equal(estimateTokensSync(''), 0);
@@ -164,4 +173,51 @@ test('promptText tolerates junk and bounds nesting', () => {
   let nested: unknown = 'DEEP';
   for (let i = 0; i < 10_000; i++) nested = [{ type: 'tool_result', content: nested }];
   assert.doesNotThrow(() => promptText({ messages: [{ role: 'user', content: nested }] }));
+});
+
+test('the long-run pre-check never misses a run the regex would cut (seeded random texts, then each kind of stretch)', () => {
+  // Letters, digits, ASCII and Unicode spaces, CJK, accents and punctuation, in runs of every length.
+  const alphabet = ['a', 'Z', '7', ' ', '\n', '\t', '\u3000', '\u00a0', '\u2003', '漢', 'é', '\u0301', '-', '.', '»', '😀'];
+  let seed = 42;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return (seed >>> 12) % n; // the high bits: the low ones of this generator repeat quickly
+  };
+  let flagged = 0;
+  for (let t = 0; t < 2000; t++) {
+    let text = '';
+    for (let r = 0; r < 6; r++) {
+      const pick = Array.from({ length: 1 + rand(3) }, () => alphabet[rand(alphabet.length)]!);
+      for (let i = rand(90); i > 0; i--) text += pick[rand(pick.length)];
+    }
+    if (hasLongRun(text)) {
+      flagged++;
+      assert.ok(mayHaveLongRun(text), `missed a long run in ${JSON.stringify(text)}`);
+    }
+  }
+  assert.ok(flagged > 100, `only ${flagged} texts had a long run: the test would prove nothing`);
+  // The stretches the pre-check must see through: mixed ASCII and Unicode spaces, letters with marks, CJK, symbols.
+  for (const run of [' \u3000', '\u00a0', '\t\n\u2003', 'é\u0301', '漢', '-', '😀', 'aZ']) {
+    const text = `x ${run.repeat(80)} y`;
+    assert.ok(hasLongRun(text) && mayHaveLongRun(text), JSON.stringify(run));
+  }
+  // Ordinary prose skips the regex altogether.
+  assert.equal(mayHaveLongRun('lorem ipsum dolor sit amet '.repeat(1000)), false);
+});
+
+test('large estimates take turns: one holds the loop at a time, each one whole before the next', async () => {
+  const trace: string[] = [];
+  // A clock that moves 5 ms per reading, so every slice ends in a yield to the loop.
+  const clock = (id: string) => {
+    let t = 0;
+    return () => {
+      trace.push(id);
+      return (t += 5);
+    };
+  };
+  const text = 'lorem ipsum dolor sit amet '.repeat(2000); // ~54 K chars: 14 slices
+  const counts = await Promise.all(['a', 'b', 'c'].map((id) => estimateTokens(text, clock(id))));
+  assert.deepEqual(new Set(counts).size, 1);
+  const turns = trace.filter((id, i) => id !== trace[i - 1]);
+  assert.deepEqual(turns, ['a', 'b', 'c'], `interleaved: ${trace.join('')}`);
 });
