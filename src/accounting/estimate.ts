@@ -134,25 +134,39 @@ const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
  * milliseconds whatever the text (code counts ~3× slower than prose). Measured on a 1 MB
  * prompt: see README.md. Cutting at whitespace changes the count by a few tokens per MB.
  */
-export function estimateTokens(text: string, now: () => number = performance.now.bind(performance)): Promise<number> {
+export function estimateTokens(text: string, opts: EstimateOptions = {}): Promise<number> {
   if (text.length <= SYNC_MAX_CHARS) return Promise.resolve(estimateTokensSync(text));
   // One large text at a time: estimates that ran side by side would each take their slice
-  // in the same turn of the loop, and together hold it for their sum. Past QUEUE_MAX_CHARS
-  // waiting, an estimate runs beside the others again: slower for everyone, never unbounded.
-  if (queuedChars > QUEUE_MAX_CHARS) return countInSlices(text, now);
+  // in the same turn of the loop, and together hold it for their sum. When more text waits
+  // than the proxy counts in about a second, a new one is approximated from its size instead:
+  // under that load counting it would only hold the loop for everyone.
+  if (queuedChars + text.length > (opts.queueMaxChars ?? QUEUE_MAX_CHARS)) return Promise.resolve(approximateTokens(text));
+  const now = opts.now ?? performance.now.bind(performance);
   queuedChars += text.length;
+  const done = () => void (queuedChars -= text.length);
   const counted = largeQueue.then(() => countInSlices(text, now));
-  largeQueue = counted.then(
-    () => void (queuedChars -= text.length),
-    () => void (queuedChars -= text.length),
-  );
+  largeQueue = counted.then(done, done);
   return counted;
 }
 
-/** Characters of large texts waiting for their turn (about 2 bytes each in memory). */
+export interface EstimateOptions {
+  /** The clock slices are timed by (tests drive it). */
+  now?: () => number;
+  /** Characters of large texts that may wait for their turn (QUEUE_MAX_CHARS). */
+  queueMaxChars?: number;
+}
+
+/** About a second of counting on this class of machine (~20 ms per 1 MB of prose), ~2 bytes a character in memory. */
 export const QUEUE_MAX_CHARS = 32 * 1024 * 1024;
+/** cl100k averages about four bytes of English text per token (fewer for CJK, more for code). */
+const BYTES_PER_TOKEN = 4;
 let queuedChars = 0;
 let largeQueue: Promise<void> = Promise.resolve();
+
+/** A size-based guess, for a text the proxy has no time to count. */
+export function approximateTokens(text: string): number {
+  return Math.ceil(Buffer.byteLength(text, 'utf8') / BYTES_PER_TOKEN);
+}
 
 async function countInSlices(text: string, now: () => number): Promise<number> {
   let total = 0;

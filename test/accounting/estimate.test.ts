@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { countTokens } from 'gpt-tokenizer/encoding/cl100k_base';
 import {
+  approximateTokens,
   estimateTokens,
   estimateTokensSync,
   hasLongRun,
@@ -216,8 +217,25 @@ test('large estimates take turns: one holds the loop at a time, each one whole b
     };
   };
   const text = 'lorem ipsum dolor sit amet '.repeat(2000); // ~54 K chars: 14 slices
-  const counts = await Promise.all(['a', 'b', 'c'].map((id) => estimateTokens(text, clock(id))));
+  const counts = await Promise.all(['a', 'b', 'c'].map((id) => estimateTokens(text, { now: clock(id) })));
   assert.deepEqual(new Set(counts).size, 1);
   const turns = trace.filter((id, i) => id !== trace[i - 1]);
   assert.deepEqual(turns, ['a', 'b', 'c'], `interleaved: ${trace.join('')}`);
+});
+
+test('past the queue bound a large text is approximated from its size, and the loop is not held for it', async () => {
+  const text = 'lorem ipsum dolor sit amet '.repeat(2000); // ~54 K chars
+  let slices = 0;
+  const clock = () => {
+    slices++;
+    return slices * 5;
+  };
+  const first = estimateTokens(text, { now: clock, queueMaxChars: text.length * 1.5 });
+  const second = await estimateTokens(text, { now: clock, queueMaxChars: text.length * 1.5 });
+  assert.equal(second, approximateTokens(text));
+  const counted = await first;
+  // The guess is within a factor of two of the count on prose (4 bytes a token against cl100k's ~4.9 here).
+  assert.ok(second > counted / 2 && second < counted * 2, `${second} guessed, ${counted} counted`);
+  // And once the queue drained, large texts are counted again.
+  assert.equal(await estimateTokens(text, { queueMaxChars: text.length * 1.5 }), counted);
 });
