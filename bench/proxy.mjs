@@ -6,7 +6,7 @@
 //
 // Usage: npm run bench -- [--rounds 5] [--duration 5] [--streams 200] [--chunks 50]
 //   [--interval 20] [--requests 100000] [--soak MINUTES] [--compare DIR] [--workers N]
-//   [--only throughput,stream,large,memory] [--out FILE]
+//   [--only throughput,stream,large,memory] [--out FILE] [--profile DIR]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -35,6 +35,8 @@ const opts = {
   workers: num('--workers', 0),
   only: new Set(String(flag('--only', 'throughput,stream,large,memory')).split(',')),
   out: flag('--out', `${root}bench/results/proxy.json`),
+  // The `proxy` target writes a V8 CPU profile here when it stops (bench/profile-top.mjs reads it).
+  profile: flag('--profile', undefined),
 };
 
 let nextPort = 19200 + (process.pid % 50) * 16;
@@ -46,9 +48,9 @@ const CHAT = '/api/paas/v4/chat/completions';
 /** Every server under test: name → { url of its chat route, pid, proxy: has /metrics }. */
 const targets = {};
 
-function proxyTarget(name, env, dir = root) {
+function proxyTarget(name, env, dir = root, nodeFlags = []) {
   const p = port();
-  const child = start(process.execPath, [`${dir}/bin/zai-proxy`, 'serve'], {
+  const child = start(process.execPath, [...nodeFlags, `${dir}/bin/zai-proxy`, 'serve'], {
     cwd: dir,
     env: {
       PORT: String(p),
@@ -85,7 +87,7 @@ function startAll() {
     health: `http://127.0.0.1:${bp}/`,
     pid: start(process.execPath, [`${root}bench/bare-passthrough.mjs`, String(bp), upstreamBase]).pid,
   };
-  proxyTarget('proxy', { LOG_LEVEL: 'info' });
+  proxyTarget('proxy', { LOG_LEVEL: 'info' }, root, opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${opts.profile}`] : []);
   proxyTarget('proxyWarn', { LOG_LEVEL: 'warn' });
   if (opts.compare) proxyTarget('base', { LOG_LEVEL: 'info' }, opts.compare);
   if (opts.workers > 1) proxyTarget(`proxy${opts.workers}w`, { LOG_LEVEL: 'info', PROXY_WORKERS: String(opts.workers) });
