@@ -16,7 +16,6 @@ export interface AccessRecord {
 }
 
 const HTTP_TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,32}$/;
-const COMMON_METHODS = new Set(['GET', 'POST', 'HEAD', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 /** Records held while the destination is slow; past this, new lines are dropped and counted. */
 const MAX_PENDING = 50_000;
@@ -46,8 +45,6 @@ export class AccessLog {
   private times: number[] = [];
   private timer: NodeJS.Timeout | undefined;
   private blocked = false;
-  /** Route labels as JSON strings (a bounded set), serialised once each. */
-  private readonly routes = new Map<string, string>();
   /** Lines not logged because the destination stayed blocked (or threw). */
   dropped = 0;
 
@@ -101,14 +98,9 @@ export class AccessLog {
   };
 
   private format(r: AccessRecord, time: number): string {
-    const method = r.method === undefined ? 'other' : COMMON_METHODS.has(r.method) || HTTP_TOKEN.test(r.method) ? r.method : 'other';
-    let route = this.routes.get(r.route);
-    if (route === undefined) {
-      route = JSON.stringify(r.route);
-      if (this.routes.size < 64) this.routes.set(r.route, route);
-    }
+    const method = r.method !== undefined && HTTP_TOKEN.test(r.method) ? r.method : 'other';
     let line =
-      `{"level":30,"time":${time},${this.bindings}"component":"access","method":"${method}","route":${route},"status":${r.status}` +
+      `{"level":30,"time":${time},${this.bindings}"component":"access","method":"${method}","route":${JSON.stringify(r.route)},"status":${r.status}` +
       `,"ms":${round(r.ms)},"upstreamMs":${round(r.upstreamMs)},"waitMs":${round(r.waitMs)},"attempts":${r.attempts},"stream":${r.stream}` +
       `,"bytesIn":${r.bytesIn},"bytesOut":${r.bytesOut}`;
     if (r.clientGone) line += ',"clientGone":true';
