@@ -1,7 +1,9 @@
+import type { Abortable } from './deadline.js';
+
 /** Per-request timings and facts, filled in as the request moves through the pipeline. */
 export class RequestState {
   /** The upstream call of the attempt in flight, stopped if the client goes away. */
-  upstreamCall: { abort(): void } | undefined;
+  upstreamCall: Abortable | undefined;
   private controller: AbortController | undefined;
   readonly startedAt = performance.now();
   waitMs = 0;

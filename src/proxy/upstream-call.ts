@@ -71,11 +71,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   /** The next buffered chunk, or undefined when the body ended. */
   async next(): Promise<Buffer | undefined> {
     for (;;) {
-      if (this.chunks.length > 0) {
-        const chunk = this.chunks.shift()!;
-        this.bytes -= chunk.length;
-        return chunk;
-      }
+      if (this.chunks.length > 0) return this.take();
       if (this.failure) throw this.failure;
       if (this.ended) return undefined;
       await this.waitFor(() => this.chunks.length > 0 || this.ended);
@@ -87,11 +83,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
    * A sink that returns false pauses the upstream until `resume()`.
    */
   flow(sink: (chunk: Buffer) => boolean): Promise<void> {
-    while (this.chunks.length > 0 && !this.failure) {
-      const chunk = this.chunks.shift()!;
-      this.bytes -= chunk.length;
-      if (!this.deliver(sink, chunk)) this.controller?.pause();
-    }
+    while (this.chunks.length > 0 && !this.failure) if (!this.deliver(sink, this.take())) this.pause();
     this.sink = sink;
     if (this.failure) return Promise.reject(this.failure);
     if (this.ended) return Promise.resolve();
@@ -150,6 +142,13 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.controller = undefined;
     if (this.ended || this.failure) return;
     this.fail(err);
+  }
+
+  /** The oldest buffered chunk (there is one). */
+  private take(): Buffer {
+    const chunk = this.chunks.shift()!;
+    this.bytes -= chunk.length;
+    return chunk;
   }
 
   private deliver(sink: (chunk: Buffer) => boolean, chunk: Buffer): boolean {
