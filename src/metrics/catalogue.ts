@@ -8,7 +8,7 @@ import {
   SECONDS_PER_TOKEN_BUCKETS,
   TOKENS_PER_SECOND_BUCKETS,
 } from './buckets.js';
-import { FastCounter, FastHistogram } from './fast.js';
+import { FastCounter, FastGauge, FastHistogram } from './fast.js';
 import { IPC_PURPOSES } from './labels.js';
 
 /**
@@ -153,12 +153,7 @@ export type MetricName = keyof typeof CATALOGUE;
 
 const DUPLICATE_GAUGE_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 type Catalogue = typeof CATALOGUE;
-type LabelsOf<N extends MetricName> = Catalogue[N]['labels'][number];
-type MetricOf<N extends MetricName> = Catalogue[N]['kind'] extends 'counter'
-  ? FastCounter
-  : Catalogue[N]['kind'] extends 'gauge'
-    ? client.Gauge<LabelsOf<N>>
-    : FastHistogram;
+type MetricOf<N extends MetricName> = Catalogue[N]['kind'] extends 'counter' ? FastCounter : Catalogue[N]['kind'] extends 'gauge' ? FastGauge : FastHistogram;
 
 export type Metrics = { readonly [N in MetricName]: MetricOf<N> } & {
   readonly registry: client.Registry;
@@ -174,11 +169,12 @@ export function createMetrics(variant: string, { processMetrics = true } = {}): 
   registry.setDefaultLabels({ variant });
   const metrics: Record<string, unknown> = { registry, variant };
   for (const [name, s] of Object.entries(CATALOGUE) as [string, Spec][]) {
-    if (s.kind === 'gauge') {
-      metrics[name] = new client.Gauge({ name, help: s.help, labelNames: [...s.labels], registers: [registry], aggregator: s.aggregate });
-      continue;
-    }
-    const metric = s.kind === 'counter' ? new FastCounter(name, s.help, s.labels) : new FastHistogram(name, s.help, s.labels, s.buckets!);
+    const metric =
+      s.kind === 'counter'
+        ? new FastCounter(name, s.help, s.labels)
+        : s.kind === 'gauge'
+          ? new FastGauge(name, s.help, s.labels, s.aggregate)
+          : new FastHistogram(name, s.help, s.labels, s.buckets!);
     registry.registerMetric(metric as unknown as client.Metric);
     metrics[name] = metric;
   }

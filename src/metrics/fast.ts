@@ -1,6 +1,6 @@
 /**
- * Counters and histograms for the request path. prom-client's own classes re-validate and
- * re-hash labels on every observation (about a microsecond each, several per request); these
+ * Counters, gauges and histograms for the request path. prom-client's own classes re-validate
+ * and re-hash labels on every observation (about a microsecond each, several per request); these
  * keep one plain record per label set, created once, so recording is a few arithmetic
  * operations. They satisfy what a prom-client Registry reads (`name`, `help`, `type`,
  * `get()`), so exposition and JSON stay prom-client's.
@@ -17,8 +17,10 @@ interface Sample {
 }
 
 abstract class FastMetric<Child> {
-  readonly aggregator = 'sum';
+  abstract readonly aggregator: string;
   protected readonly children = new Map<string, { labels: LabelObject; child: Child }>();
+  /** The one child of a metric without labels, kept at hand for `inc(n)`, `set(n)`, `observe(n)`. */
+  protected unlabelled: Child | undefined;
 
   constructor(
     readonly name: string,
@@ -34,13 +36,20 @@ abstract class FastMetric<Child> {
   }
 
   remove(...args: LabelArgs): void {
-    this.children.delete(this.values(args).join('\u0001'));
+    const key = this.values(args).join('\u0001');
+    if (key === '') this.unlabelled = undefined;
+    this.children.delete(key);
+  }
+
+  /** The child an unlabelled `inc`, `set` or `observe` goes to (the metric must have no labels). */
+  protected solo(): Child {
+    return (this.unlabelled ??= this.child(this.values([])));
   }
 
   /** Forgets every label set; a metric without labels starts again at zero (as prom-client's do). */
   reset(): void {
     this.children.clear();
-    if (this.labelNames.length === 0) this.child([]);
+    this.unlabelled = this.labelNames.length === 0 ? this.child([]) : undefined;
   }
 
   protected child(values: string[]): Child {
@@ -72,6 +81,7 @@ export interface CounterChild {
 
 export class FastCounter extends FastMetric<CounterChild & { value: number }> {
   readonly type = 'counter';
+  readonly aggregator = 'sum';
 
   constructor(name: string, help: string, labelNames: readonly string[]) {
     super(name, help, labelNames);
@@ -92,7 +102,53 @@ export class FastCounter extends FastMetric<CounterChild & { value: number }> {
   /** `inc()`, `inc(n)`, `inc(labels)` or `inc(labels, n)`, as prom-client takes them. */
   inc(labelsOrValue?: LabelObject | number, value?: number): void {
     if (typeof labelsOrValue === 'object') this.child(this.values([labelsOrValue])).inc(value);
-    else this.child(this.values([])).inc(labelsOrValue);
+    else this.solo().inc(labelsOrValue);
+  }
+
+  async get() {
+    const values: Sample[] = [];
+    for (const { labels, child } of this.children.values()) values.push({ value: child.value, labels });
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+}
+
+export interface GaugeChild {
+  set(value: number): void;
+}
+
+/**
+ * A gauge; `aggregator` says how workers' values of it combine (catalogue.ts). Some are set on
+ * every admission and release, which with prom-client's Gauge cost more than the rest of the
+ * limiter's bookkeeping.
+ */
+export class FastGauge extends FastMetric<GaugeChild & { value: number }> {
+  readonly type = 'gauge';
+
+  constructor(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    readonly aggregator: string,
+  ) {
+    super(name, help, labelNames);
+    this.reset();
+  }
+
+  protected create() {
+    const child = {
+      value: 0,
+      set(value: number) {
+        if (typeof value !== 'number') throw new TypeError(`gauge value must be a number, got ${typeof value}`);
+        child.value = value;
+      },
+    };
+    return child;
+  }
+
+  /** `set(n)` or `set(labels, n)`, as prom-client takes them. */
+  set(labelsOrValue: LabelObject | number, value?: number): void {
+    if (typeof labelsOrValue === 'object') this.child(this.values([labelsOrValue])).set(value!);
+    else this.solo().set(labelsOrValue);
   }
 
   async get() {
@@ -108,6 +164,7 @@ export interface HistogramChild {
 
 export class FastHistogram extends FastMetric<HistogramChild & { counts: Float64Array; sum: number; count: number }> {
   readonly type = 'histogram';
+  readonly aggregator = 'sum';
   private readonly bounds: readonly number[];
 
   constructor(name: string, help: string, labelNames: readonly string[], buckets: readonly number[]) {
@@ -136,7 +193,7 @@ export class FastHistogram extends FastMetric<HistogramChild & { counts: Float64
 
   observe(labelsOrValue: LabelObject | number, value?: number): void {
     if (typeof labelsOrValue === 'object') this.child(this.values([labelsOrValue])).observe(value!);
-    else this.child(this.values([])).observe(labelsOrValue);
+    else this.solo().observe(labelsOrValue);
   }
 
   async get() {
