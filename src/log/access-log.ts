@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { twoDecimals } from '../lib/two-decimals.js';
 
 export interface AccessRecord {
   method: string | undefined;
@@ -41,6 +42,11 @@ export class AccessLog {
   private readonly stream: Destination | undefined;
   /** The logger's bindings (e.g. a child's `part`), serialised once. */
   private readonly bindings: string;
+  /** Each route label as JSON text, written once (labels are a bounded set). */
+  private readonly routeJson = new Map<string, string>();
+  /** The last `time` written and its text: a batch holds many lines from the same millisecond. */
+  private lastTime = 0;
+  private lastTimeText = '0';
   private pending: AccessRecord[] = [];
   private times: number[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -99,14 +105,18 @@ export class AccessLog {
 
   private format(r: AccessRecord, time: number): string {
     const method = r.method !== undefined && HTTP_TOKEN.test(r.method) ? r.method : 'other';
+    let route = this.routeJson.get(r.route);
+    if (route === undefined) this.routeJson.set(r.route, (route = JSON.stringify(r.route)));
+    if (time !== this.lastTime) {
+      this.lastTime = time;
+      this.lastTimeText = String(time);
+    }
     let line =
-      `{"level":30,"time":${time},${this.bindings}"component":"access","method":"${method}","route":${JSON.stringify(r.route)},"status":${r.status}` +
-      `,"ms":${round(r.ms)},"upstreamMs":${round(r.upstreamMs)},"waitMs":${round(r.waitMs)},"attempts":${r.attempts},"stream":${r.stream}` +
+      `{"level":30,"time":${this.lastTimeText},${this.bindings}"component":"access","method":"${method}","route":${route},"status":${r.status}` +
+      `,"ms":${twoDecimals(r.ms)},"upstreamMs":${twoDecimals(r.upstreamMs)},"waitMs":${twoDecimals(r.waitMs)},"attempts":${r.attempts},"stream":${r.stream}` +
       `,"bytesIn":${r.bytesIn},"bytesOut":${r.bytesOut}`;
     if (r.clientGone) line += ',"clientGone":true';
     if (r.zaiError !== undefined) line += `,"zaiError":${JSON.stringify(r.zaiError)}`;
     return `${line},"msg":"request"}\n`;
   }
 }
-
-const round = (ms: number) => Math.round(ms * 100) / 100;

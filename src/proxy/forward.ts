@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
@@ -32,6 +33,7 @@ import type { Translation } from '../dialects/translation.js';
 import type { RequestState } from './request-state.js';
 import { errorCode } from '../lib/error-code.js';
 import { clientDeadline, NO_RETRY } from './client-hints.js';
+import { twoDecimals } from '../lib/two-decimals.js';
 
 export interface Upstream {
   readonly dispatcher: Dispatcher;
@@ -314,18 +316,20 @@ export class Forwarder {
       st.upstreamMs += performance.now() - sentAt;
       return { outcome: 'network_error', failure: truncatedFailure(err, 'truncated_response', a.reject) };
     }
-    st.upstreamMs += performance.now() - sentAt;
+    const answeredAt = performance.now();
+    st.upstreamMs += answeredAt - sentAt;
     if (payload.length === 0 && route.consumes && status === 200) {
       return { outcome: 'network_error', failure: truncatedFailure(undefined, 'truncated_response', a.reject) };
     }
     const usageHeaders = this.accountant.responseHeaders(exchange, payload);
     const outHeaders = clientResponseHeaders(call.headers);
     this.redact.headers(outHeaders);
-    Object.assign(outHeaders, usageHeaders, this.timing(st));
+    Object.assign(outHeaders, usageHeaders, this.timing(st, answeredAt));
     const answer = route.translation ? translateAnswer(route.translation, payload, exchange.translationContext) : payload;
-    outHeaders['content-length'] = answer.length;
+    // Header values as strings: Node validates a number through a slower path.
+    outHeaders['content-length'] = String(answer.length);
     st.status = status;
-    st.firstByteAt = st.lastByteAt = performance.now();
+    st.firstByteAt = st.lastByteAt = answeredAt;
     res.writeHead(status, outHeaders);
     res.end(answer);
     st.bytesOut = answer.length;
@@ -431,7 +435,7 @@ export class Forwarder {
       headers['retry-after'] = String(Math.max(1, Math.ceil((error.retryAfterMs ?? 1000) / 1000)));
     }
     Object.assign(headers, this.timing(st));
-    headers['content-length'] = body.length;
+    headers['content-length'] = String(body.length);
     st.status = call.statusCode;
     st.firstByteAt = st.lastByteAt = performance.now();
     res.writeHead(call.statusCode, headers);
@@ -447,18 +451,15 @@ export class Forwarder {
     const text = errorBody(route?.translation ?? route?.dialect, e);
     st.status = e.status;
     st.bytesOut = Buffer.byteLength(text);
-    res.writeHead(e.status, { 'content-type': 'application/json', 'content-length': st.bytesOut, ...e.extraHeaders, ...this.timing(st) });
+    res.writeHead(e.status, { 'content-type': 'application/json', 'content-length': String(st.bytesOut), ...e.extraHeaders, ...this.timing(st) });
     res.end(text);
   }
 
-  private timing(st: RequestState): Record<string, string> {
-    const proxy = Math.max(0, performance.now() - st.startedAt - st.upstreamMs - st.waitMs);
-    return { 'server-timing': `proxy;dur=${ms2(proxy)}, upstream;dur=${ms2(st.upstreamMs)}, queue;dur=${ms2(st.waitMs)}` };
+  private timing(st: RequestState, now = performance.now()): Record<string, string> {
+    const proxy = Math.max(0, now - st.startedAt - st.upstreamMs - st.waitMs);
+    return { 'server-timing': `proxy;dur=${twoDecimals(proxy)}, upstream;dur=${twoDecimals(st.upstreamMs)}, queue;dur=${twoDecimals(st.waitMs)}` };
   }
 }
-
-/** Milliseconds with two decimals (cheaper than toFixed on the request path). */
-const ms2 = (ms: number) => Math.round(ms * 100) / 100;
 
 function admissionMessage(reason: AdmissionRejected['reason']): string {
   switch (reason) {
