@@ -80,23 +80,20 @@ export function usageFromResponseBody(readUsage: (usage: unknown) => TokenUsage 
 const USAGE_KEY = Buffer.from('"usage"');
 const isSpace = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
-/** The text of the JSON object that follows `:` at `from`, or undefined when there is none. */
+/**
+ * The text of the object that follows `:` at `from`, when it is the body's last member: it
+ * then ends at the last `}` before the body's own. Anything else (a member after it) gives a
+ * text that is not one JSON value, so the parse fails and the caller reads the whole body.
+ */
 function objectAfterKey(body: Buffer, from: number): string | undefined {
   let i = from;
   while (isSpace(body[i])) i++;
   if (body[i++] !== 0x3a) return undefined;
   while (isSpace(body[i])) i++;
   if (body[i] !== 0x7b) return undefined;
-  let depth = 0;
-  let inString = false;
-  for (let j = i; j < body.length; j++) {
-    const c = body[j];
-    if (inString) {
-      if (c === 0x5c) j++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b) depth++;
-    else if (c === 0x7d && --depth === 0) return body.toString('utf8', i, j + 1);
-  }
-  return undefined;
+  let end = body.length - 1;
+  while (end > i && isSpace(body[end])) end--;
+  if (body[end--] !== 0x7d) return undefined;
+  while (end > i && isSpace(body[end])) end--;
+  return body[end] === 0x7d ? body.toString('utf8', i, end + 1) : undefined;
 }

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { FastHistogram } from '../metrics/fast.js';
 import type { Logger } from '../log/logger.js';
 import { estimateTokens, promptText } from '../accounting/estimate.js';

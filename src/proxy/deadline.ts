@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+
 /** What a deadline stops when it passes. */
 export interface Abortable {
   abort(): void;

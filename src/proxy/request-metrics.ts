@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { CounterChild, HistogramChild } from '../metrics/fast.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/catalogue.js';
@@ -5,7 +6,8 @@ import type { UpstreamError } from '../zai/errors.js';
 import type { RequestState } from './request-state.js';
 import { FailureCounter } from '../lib/throttled-log.js';
 
-const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
+/** The methods with a label of their own (index + 1); any other is `other` (0). */
+const METHODS = new Map(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'].map((m, i) => [m, i + 1]));
 
 /**
  * Records the per-request metrics of the catalogue. Label children are cached so the hot path
@@ -13,7 +15,8 @@ const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIO
  * request: it is counted and logged instead.
  */
 export class RequestMetrics {
-  private readonly children = new Map<string, unknown>();
+  /** Per route label, per (status, method) as one number: no key string is built per request. */
+  private readonly children = new Map<string, Map<number, RequestChildren>>();
   private readonly failureLog = new FailureCounter();
 
   /** Recording failures so far (visible in /health). */
@@ -28,13 +31,16 @@ export class RequestMetrics {
 
   finish(rawMethod: string | undefined, label: string, st: RequestState): void {
     this.safely(() => {
-      const method = rawMethod && METHODS.has(rawMethod) ? rawMethod : 'other';
-      const status = String(st.status || 499);
-      const end = performance.now();
-      const total = (end - st.startedAt) / 1000;
-      const key = `${method}\u0000${label}\u0000${status}`;
-      let c = this.children.get(key) as RequestChildren | undefined;
+      const methodIndex = (rawMethod !== undefined && METHODS.get(rawMethod)) || 0;
+      const statusCode = st.status || 499;
+      const total = (performance.now() - st.startedAt) / 1000;
+      let byLabel = this.children.get(label);
+      if (!byLabel) this.children.set(label, (byLabel = new Map()));
+      const key = statusCode * 8 + methodIndex;
+      let c = byLabel.get(key);
       if (!c) {
+        const method = methodIndex === 0 ? 'other' : rawMethod!;
+        const status = String(statusCode);
         c = {
           requests: this.m.zai_proxy_requests_total.labels(method, label, status),
           duration: this.m.zai_proxy_request_duration_seconds.labels(method, label, status),
@@ -43,7 +49,7 @@ export class RequestMetrics {
           ttfb: this.m.zai_proxy_time_to_first_byte_seconds.labels(label),
           overhead: this.m.zai_proxy_overhead_seconds.labels(label),
         };
-        this.children.set(key, c);
+        byLabel.set(key, c);
       }
       c.requests.inc();
       c.duration.observe(total);

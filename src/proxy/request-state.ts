@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Abortable } from './deadline.js';
 
 /** Per-request timings and facts, filled in as the request moves through the pipeline. */

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ProxyEnv } from '../config/proxy.js';
 import { AccessLog } from '../log/access-log.js';

@@ -54,3 +54,17 @@ test('no usage, all-zero usage, non-objects and non-JSON give undefined', () => 
   assert.equal(usageFromResponseBody(openaiChat.usage, Buffer.alloc(0)), undefined);
   assert.equal(usageFromResponseBody(openaiChat.usage, Buffer.from('data: {"usage":{}}')), undefined);
 });
+
+test('usage is read wherever it stands among the members, with any whitespace', () => {
+  const want = { input: 3, output: 2, cacheRead: 0, cacheWrite: 0 };
+  const usage = { prompt_tokens: 3, completion_tokens: 2, prompt_tokens_details: { cached_tokens: 0 } };
+  for (const text of [
+    JSON.stringify({ id: 'a', usage }),
+    JSON.stringify({ id: 'a', usage }, null, 2),
+    `${JSON.stringify({ id: 'a', usage })}\n`,
+    JSON.stringify({ usage, model: 'glm-4.7' }),
+    JSON.stringify({ usage, extra: { nested: { a: 1 } } }),
+    JSON.stringify({ choices: [{ message: { content: 'the "usage": {} key' } }], usage }),
+  ])
+    assert.deepEqual(usageFromResponseBody(openaiChat.usage, Buffer.from(text)), want, text);
+});
