@@ -18,10 +18,12 @@ export interface AccessRecord {
 
 const HTTP_TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,32}$/;
 
-/** Records held while the destination is slow; past this, new lines are dropped and counted. */
+/** Lines held while the destination is slow; past this, new lines are dropped and counted. */
 const MAX_PENDING = 50_000;
 /** How long a line may wait before its batch is written. */
 const FLUSH_MS = 50;
+/** The batch buffer's first size; it doubles as a slow destination makes lines pile up. */
+const INITIAL_BYTES = 64 * 1024;
 
 type Destination = { write(text: string): unknown; once?(event: 'drain', fn: () => void): unknown };
 
@@ -31,24 +33,28 @@ type Destination = { write(text: string): unknown; once?(event: 'drain', fn: () 
  * a line, which measured as the largest single cost of the request path; every field here is
  * a number, a boolean or a value from a bounded set, so a fixed template is enough and safe.
  *
- * Nothing is formatted or written on the request's own turn of the event loop: `write` only
- * keeps the record; a timer formats every kept record and hands the destination one batch
- * (one write call, one syscall, for up to FLUSH_MS of traffic). A destination that reports
- * backpressure is not written again until it drains; while it is blocked records pile up to
- * MAX_PENDING and then new ones are dropped and counted (`dropped`), so a stuck log reader
- * costs lines, never latency or unbounded memory. `flush()` on shutdown writes what is kept.
+ * Nothing is written on the request's own turn of the event loop: `write` (called once the
+ * answer is out) formats the line into one batch buffer, and a timer hands the destination
+ * the whole batch (one write call, one syscall, for up to FLUSH_MS of traffic). The batch is
+ * bytes outside V8's heap: records or strings kept for 50 ms outlived the young generation
+ * and were promoted, and the old-space collections they caused (with the recompiling that
+ * follows them) cost more than formatting the lines. A destination that reports backpressure
+ * is not written again until it drains; while it is blocked lines pile up to MAX_PENDING and
+ * then new ones are dropped and counted (`dropped`), so a stuck log reader costs lines, never
+ * latency or unbounded memory. `flush()` on shutdown writes what is kept.
  */
 export class AccessLog {
   private readonly stream: Destination | undefined;
   /** The logger's bindings (e.g. a child's `part`), serialised once. */
   private readonly bindings: string;
-  /** Each route label as JSON text, written once (labels are a bounded set). */
-  private readonly routeJson = new Map<string, string>();
+  /** Per route label, per method: the line's text between the time and the status. */
+  private readonly prefixes = new Map<string, Map<string, string>>();
   /** The last `time` written and its text: a batch holds many lines from the same millisecond. */
   private lastTime = 0;
   private lastTimeText = '0';
-  private pending: AccessRecord[] = [];
-  private times: number[] = [];
+  private batch = Buffer.allocUnsafe(INITIAL_BYTES);
+  private batchBytes = 0;
+  private batchLines = 0;
   private timer: NodeJS.Timeout | undefined;
   private blocked = false;
   /** Lines not logged because the destination stayed blocked (or threw). */
@@ -63,12 +69,15 @@ export class AccessLog {
 
   write(r: AccessRecord): void {
     if (!this.stream) return;
-    if (this.pending.length >= MAX_PENDING) {
+    if (this.batchLines >= MAX_PENDING) {
       this.dropped++;
       return;
     }
-    this.pending.push(r);
-    this.times.push(Date.now());
+    const line = this.format(r, Date.now());
+    // A UTF-16 unit is at most 3 bytes of UTF-8.
+    if (this.batch.length - this.batchBytes < line.length * 3) this.grow(line.length * 3);
+    this.batchBytes += this.batch.write(line, this.batchBytes);
+    this.batchLines++;
     if (!this.timer && !this.blocked) this.timer = setTimeout(this.onTimer, FLUSH_MS).unref();
   }
 
@@ -76,21 +85,29 @@ export class AccessLog {
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (!this.stream || this.pending.length === 0) return;
-    const records = this.pending;
-    const times = this.times;
-    this.pending = [];
-    this.times = [];
-    let text = '';
-    for (let i = 0; i < records.length; i++) text += this.format(records[i]!, times[i]!);
+    if (!this.stream || this.batchLines === 0) return;
+    const text = this.batch.toString('utf8', 0, this.batchBytes);
+    const lines = this.batchLines;
+    this.batchBytes = 0;
+    this.batchLines = 0;
+    // A backlog grew it: give the memory back once it is written.
+    if (this.batch.length > 64 * INITIAL_BYTES) this.batch = Buffer.allocUnsafe(INITIAL_BYTES);
     try {
       if (this.stream.write(text) === false && this.stream.once) {
         this.blocked = true;
         this.stream.once('drain', this.onDrain);
       }
     } catch {
-      this.dropped += records.length;
+      this.dropped += lines;
     }
+  }
+
+  private grow(needed: number): void {
+    let size = this.batch.length * 2;
+    while (size - this.batchBytes < needed) size *= 2;
+    const bigger = Buffer.allocUnsafe(size);
+    this.batch.copy(bigger, 0, 0, this.batchBytes);
+    this.batch = bigger;
   }
 
   private readonly onTimer = () => {
@@ -100,23 +117,37 @@ export class AccessLog {
 
   private readonly onDrain = () => {
     this.blocked = false;
-    if (this.pending.length > 0 && !this.timer) this.timer = setTimeout(this.onTimer, FLUSH_MS).unref();
+    if (this.batchLines > 0 && !this.timer) this.timer = setTimeout(this.onTimer, FLUSH_MS).unref();
   };
 
   private format(r: AccessRecord, time: number): string {
-    const method = r.method !== undefined && HTTP_TOKEN.test(r.method) ? r.method : 'other';
-    let route = this.routeJson.get(r.route);
-    if (route === undefined) this.routeJson.set(r.route, (route = JSON.stringify(r.route)));
     if (time !== this.lastTime) {
       this.lastTime = time;
-      this.lastTimeText = String(time);
+      // Two small integers instead of one past 2^31, which V8 would write as a double.
+      const millions = Math.floor(time / 1e6);
+      this.lastTimeText = millions > 0 ? `${millions}${String(time - millions * 1e6 + 1e6).slice(1)}` : String(time);
     }
     let line =
-      `{"level":30,"time":${this.lastTimeText},${this.bindings}"component":"access","method":"${method}","route":${route},"status":${r.status}` +
+      `{"level":30,"time":${this.lastTimeText}${this.fieldsBeforeStatus(r.route, r.method)}${r.status}` +
       `,"ms":${twoDecimals(r.ms)},"upstreamMs":${twoDecimals(r.upstreamMs)},"waitMs":${twoDecimals(r.waitMs)},"attempts":${r.attempts},"stream":${r.stream}` +
       `,"bytesIn":${r.bytesIn},"bytesOut":${r.bytesOut}`;
     if (r.clientGone) line += ',"clientGone":true';
     if (r.zaiError !== undefined) line += `,"zaiError":${JSON.stringify(r.zaiError)}`;
     return `${line},"msg":"request"}\n`;
+  }
+
+  /** From the bindings to `"status":`, the same for every line of a route and method: made once each. */
+  private fieldsBeforeStatus(route: string, rawMethod: string | undefined): string {
+    let byMethod = this.prefixes.get(route);
+    if (!byMethod) this.prefixes.set(route, (byMethod = new Map()));
+    const key = rawMethod ?? '';
+    let text = byMethod.get(key);
+    if (text === undefined) {
+      const method = rawMethod !== undefined && HTTP_TOKEN.test(rawMethod) ? rawMethod : 'other';
+      text = `,${this.bindings}"component":"access","method":"${method}","route":${JSON.stringify(route)},"status":`;
+      // Route labels are bounded; methods are a client's choice: keep only the first few.
+      if (byMethod.size < 16) byMethod.set(key, text);
+    }
+    return text;
   }
 }

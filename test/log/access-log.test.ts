@@ -103,3 +103,28 @@ describe('access log writes are off the request path', () => {
     assert.equal(access.dropped, 10_000, 'past 50,000 kept records new ones are dropped and counted');
   });
 });
+
+describe('access log fields', () => {
+  it('carry the time of the write as pino writes it, and each route and method as given', () => {
+    const { log, lines } = capture('info');
+    const access = new AccessLog(log);
+    const before = Date.now();
+    for (const [route, method] of [
+      ['/v1/messages', 'POST'],
+      ['/v1/models', 'GET'],
+      ['/v1/messages', 'GET'],
+      ['/v1/messages', 'POST'],
+    ] as const)
+      access.write({ ...record, route, method });
+    access.flush();
+    const parsed = lines[0]!
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { time: number; route: string; method: string });
+    assert.deepEqual(
+      parsed.map((l) => `${l.method} ${l.route}`),
+      ['POST /v1/messages', 'GET /v1/models', 'GET /v1/messages', 'POST /v1/messages'],
+    );
+    for (const l of parsed) assert.ok(Number.isInteger(l.time) && l.time >= before && l.time <= Date.now(), `time ${l.time}`);
+  });
+});
