@@ -29,7 +29,8 @@ const PEAK_START_UTC_HOUR = 7;
 const PEAK_END_UTC_HOUR = 11;
 
 export function pricingTier(nowMs: number): PricingTier {
-  const hour = new Date(nowMs).getUTCHours();
+  // The UTC hour from the epoch milliseconds (as Date's getUTCHours, without a Date a request).
+  const hour = Math.floor(nowMs / 3_600_000) % 24;
   return hour >= PEAK_START_UTC_HOUR && hour < PEAK_END_UTC_HOUR ? 'peak' : 'off_peak';
 }
 

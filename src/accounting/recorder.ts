@@ -38,7 +38,8 @@ interface ModelSeries {
  * are cached per (model, tier) — both bounded — since this runs for every request.
  */
 export class UsageRecorder {
-  private readonly series = new Map<string, ModelSeries>();
+  /** Per model, per tier: no key string is built per request. */
+  private readonly series = new Map<string, Partial<Record<PricingTier, ModelSeries>>>();
   private readonly sources = new Map<UsageSource, CounterChild>();
 
   constructor(
@@ -92,8 +93,9 @@ export class UsageRecorder {
   }
 
   private modelSeries(model: string, tier: PricingTier): ModelSeries {
-    const key = `${model}\u0000${tier}`;
-    let s = this.series.get(key);
+    let byTier = this.series.get(model);
+    if (!byTier) this.series.set(model, (byTier = {}));
+    let s = byTier[tier];
     if (!s) {
       s = {
         model,
@@ -103,7 +105,7 @@ export class UsageRecorder {
         usdPerToken: DIRECTIONS.map((d) => this.prices.usdPerToken(model, d, tier)),
         rate: {},
       };
-      this.series.set(key, s);
+      byTier[tier] = s;
     }
     return s;
   }
