@@ -31,3 +31,23 @@ test('the bench harness runs one minimal round of every scenario', { skip: wrk.s
   assert.ok(Number.isFinite(result.largePrompts.proxy.eventLoopP99ms.median));
   assert.match(result.table, /\| proxy \|/);
 });
+
+const valgrind = requireBinary('valgrind');
+
+// `npm run bench:instructions` counts instructions under callgrind; this proves it still counts
+// (both targets start under valgrind, answer, and report a count) with one tiny round.
+test('the instruction counter reports a count per request for the bare relay and the proxy', { skip: valgrind.skip, timeout: 280_000 }, async () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'zai-instructions-')), 'result.json');
+  await promisify(execFile)(
+    process.execPath,
+    ['bench/instructions.mjs', '--requests', '200', '--rounds', '1', '--warm', '200', '--concurrency', '8', '--only', 'proxy', '--out', out],
+    { cwd: root, timeout: 270_000 },
+  );
+  const result = JSON.parse(readFileSync(out, 'utf8'));
+  for (const name of ['bare', 'proxy']) {
+    assert.equal(result.results[name].failed, 0, `${name} answered every request with 200`);
+    // A relayed request is tens of thousands of instructions at the very least; a broken count reads 0 or NaN.
+    assert.ok(result.results[name].median > 10_000, `${name} counted ${result.results[name].median}`);
+  }
+  assert.match(result.table, /\| proxy \| /);
+});

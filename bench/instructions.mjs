@@ -1,0 +1,178 @@
+// Instructions per request: the proxy against the bare relay, counted by valgrind's callgrind
+// instead of timed. Counts do not depend on what else the machine is doing, so changes of 1 %
+// show where wall-clock rounds (npm run bench) spread by 10 % or more. They count user-space
+// instructions only: not the kernel's socket work (the same for every target: two reads and
+// two writes a request), not cache misses. Method: bench/README.md.
+//
+// Usage: npm run bench:instructions -- [--requests 3000] [--rounds 8] [--warm 15000]
+//   [--concurrency 32] [--compare DIR] [--only bare,proxy,proxyWarn] [--out FILE]
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Pool } from 'undici';
+import { start, stopAll, waitUp } from './lib/processes.mjs';
+import { fmt, median, spread } from './lib/stats.mjs';
+
+const root = new URL('..', import.meta.url).pathname;
+const argv = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = argv.indexOf(name);
+  return i === -1 ? fallback : argv[i + 1];
+};
+const opts = {
+  requests: Number(flag('--requests', 3000)),
+  rounds: Number(flag('--rounds', 8)),
+  warm: Number(flag('--warm', 15_000)),
+  concurrency: Number(flag('--concurrency', 32)),
+  compare: flag('--compare', undefined),
+  only: flag('--only', undefined)?.split(','),
+  out: flag('--out', `${root}bench/results/instructions.json`),
+};
+// Under valgrind a target runs ~50 times slower, so the pauses between rounds look to V8 like
+// idle time: its memory reducer then collects the old generation and old bytecode is flushed
+// and recompiled, which at full speed under steady load does not happen (one full collection
+// in 60,000 requests, measured with --trace-gc). Both flags only keep that artefact out.
+const NODE_FLAGS = ['--no-memory-reducer', '--no-flush-bytecode'];
+// The first rounds still see V8 compiling the hot paths; they are counted but not used.
+const SETTLING_ROUNDS = opts.rounds > 2 ? 2 : 0;
+
+try {
+  execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
+} catch {
+  console.error('valgrind is not installed (apt-get install valgrind)');
+  process.exit(2);
+}
+
+let nextPort = 19500 + (process.pid % 40) * 8;
+const port = () => nextPort++;
+const upstreamPort = port();
+const upstreamBase = `http://127.0.0.1:${upstreamPort}`;
+const BODY = JSON.stringify({ model: 'glm-4.7', messages: [{ role: 'user', content: 'Say hello in five words.' }] });
+const work = mkdtempSync(join(tmpdir(), 'zai-instructions-'));
+
+/** Every target: how to start it, where its chat route is. */
+function targetSpecs() {
+  const proxy = (dir, env) => ({
+    args: [`${dir}/bin/zai-proxy`, 'serve'],
+    cwd: dir,
+    path: '/v1/chat/completions',
+    env: {
+      ZAI_OPENAI_BASE_URL: `${upstreamBase}/api/paas/v4`,
+      RATE_LIMIT_STATE_FILE: 'none',
+      RATE_LIMIT_MAX: '1000000',
+      RATE_LIMIT_INITIAL: '1000000',
+      MAX_WORKERS: '256',
+      QUEUE_MAX: '10000',
+      QUOTA_POLL_ENABLED: 'false',
+      ...env,
+    },
+  });
+  const all = {
+    bare: { args: [`${root}bench/bare-passthrough.mjs`, '{port}', upstreamBase], path: '/api/paas/v4/chat/completions', env: {} },
+    proxy: proxy(root, { LOG_LEVEL: 'info' }),
+    proxyWarn: proxy(root, { LOG_LEVEL: 'warn' }),
+    ...(opts.compare ? { base: proxy(opts.compare, { LOG_LEVEL: 'info' }) } : {}),
+  };
+  const names = opts.only ?? Object.keys(all);
+  if (!names.includes('bare')) names.unshift('bare');
+  return Object.fromEntries(names.map((n) => [n, all[n]]));
+}
+
+/** Exactly `n` POSTs, `concurrency` at a time, each answered before the next on its lane. */
+async function load(pool, path, n) {
+  let left = n;
+  let failed = 0;
+  const lane = async () => {
+    while (left-- > 0) {
+      const r = await pool.request({ path, method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY });
+      await r.body.arrayBuffer();
+      if (r.statusCode !== 200) failed++;
+    }
+  };
+  await Promise.all(Array.from({ length: opts.concurrency }, lane));
+  return failed;
+}
+
+/** The main thread's instruction count since the last zeroing (callgrind_control -e). */
+function mainThreadInstructions(pid) {
+  const out = execFileSync('callgrind_control', ['-e', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const m = /Th 1\s+([\d,]+)/.exec(out) ?? /Totals:\s+Ir\s*\n\s*([\d,]+)/.exec(out);
+  if (!m) throw new Error(`no instruction count from callgrind_control: ${out}`);
+  return Number(m[1].replaceAll(',', ''));
+}
+
+async function measure(name, spec) {
+  const p = port();
+  const args = spec.args.map((a) => a.replace('{port}', String(p)));
+  const log = join(work, `${name}.log`);
+  const child = start(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      '--instr-atstart=no',
+      '--smc-check=all-non-file',
+      `--callgrind-out-file=${join(work, `${name}.out`)}`,
+      `--log-file=${log}`,
+      process.execPath,
+      ...NODE_FLAGS,
+      ...args,
+    ],
+    { cwd: spec.cwd, env: { PORT: String(p), ...spec.env } },
+  );
+  const origin = `http://127.0.0.1:${p}`;
+  try {
+    await waitUp(`${origin}/`, 1200);
+  } catch (err) {
+    console.error(readFileSync(log, 'utf8').slice(-2000));
+    throw err;
+  }
+  const pool = new Pool(origin, { connections: opts.concurrency });
+  const perRequest = [];
+  let failed = await load(pool, spec.path, opts.warm);
+  for (let round = 0; round < opts.rounds; round++) {
+    execFileSync('callgrind_control', ['-z', String(child.pid)], { stdio: 'ignore' });
+    execFileSync('callgrind_control', ['-i', 'on', String(child.pid)], { stdio: 'ignore' });
+    failed += await load(pool, spec.path, opts.requests);
+    perRequest.push(mainThreadInstructions(child.pid) / opts.requests);
+    execFileSync('callgrind_control', ['-i', 'off', String(child.pid)], { stdio: 'ignore' });
+  }
+  await pool.close();
+  child.kill('SIGTERM');
+  await Promise.race([new Promise((r) => child.once('exit', r)), sleep(20_000)]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+  const used = perRequest.slice(SETTLING_ROUNDS);
+  console.error(`${name}: ${perRequest.map((v) => Math.round(v)).join(', ')} instructions/request by round`);
+  return { perRequest: used, all: perRequest.map(Math.round), failed, median: median(used) };
+}
+
+const up = start(process.execPath, [`${root}bench/upstream.mjs`, String(upstreamPort)]);
+try {
+  await waitUp(`${upstreamBase}/`);
+  const results = {};
+  for (const [name, spec] of Object.entries(targetSpecs())) results[name] = await measure(name, spec);
+  const bare = results.bare;
+  const rows = Object.entries(results).map(([name, r]) => {
+    const ratios = r.perRequest.map((v) => v / bare.median);
+    return {
+      name,
+      thousands: spread(
+        r.perRequest.map((v) => v / 1000),
+        1,
+      ),
+      vsBare: spread(ratios),
+      failed: r.failed,
+    };
+  });
+  let table = `${opts.rounds} rounds of ${opts.requests} requests at c${opts.concurrency} after ${opts.warm} to warm up; the first ${SETTLING_ROUNDS} not used\n\n`;
+  table += '| target | instructions per request (thousands) | ÷ bare (median of bare) | non-2xx |\n|---|---|---|---|\n';
+  for (const r of rows) table += `| ${r.name} | ${fmt(r.thousands)} | ${fmt(r.vsBare)} | ${r.failed} |\n`;
+  console.log(table);
+  mkdirSync(dirname(opts.out), { recursive: true });
+  writeFileSync(opts.out, `${JSON.stringify({ opts, results, rows, table }, null, 2)}\n`);
+} finally {
+  up.kill();
+  stopAll();
+  rmSync(work, { recursive: true, force: true });
+}
