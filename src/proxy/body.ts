@@ -84,7 +84,10 @@ export function readAll(
     const onEnd = () => {
       if (settled) return;
       settled = true;
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      // The listeners (and so this array) live as long as the request: the chunks must not.
+      chunks.length = 0;
+      resolve(body);
     };
     const onError = (err: Error) => {
       if (settled) return;
