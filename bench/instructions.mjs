@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { start, stopAll, waitUp } from './lib/processes.mjs';
+import { benchProxyEnv } from './lib/proxy-env.mjs';
 import { fmt, median, spread } from './lib/stats.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -58,16 +59,7 @@ function targetSpecs() {
     args: [`${dir}/bin/zai-proxy`, 'serve'],
     cwd: dir,
     path: '/v1/chat/completions',
-    env: {
-      ZAI_OPENAI_BASE_URL: `${upstreamBase}/api/paas/v4`,
-      RATE_LIMIT_STATE_FILE: 'none',
-      RATE_LIMIT_MAX: '1000000',
-      RATE_LIMIT_INITIAL: '1000000',
-      MAX_WORKERS: '256',
-      QUEUE_MAX: '10000',
-      QUOTA_POLL_ENABLED: 'false',
-      ...env,
-    },
+    env: { ...benchProxyEnv(upstreamBase), ...env },
   });
   const all = {
     bare: { args: [`${root}bench/bare-passthrough.mjs`, '{port}', upstreamBase], path: '/api/paas/v4/chat/completions', env: {} },

@@ -13,6 +13,7 @@ import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nginxCommand, nginxInstalled } from './nginx.mjs';
 import { rssMb, start, stopAll, treeCpuSeconds, treeRssMb, waitUp } from './lib/processes.mjs';
+import { benchProxyEnv } from './lib/proxy-env.mjs';
 import { fmt, spread } from './lib/stats.mjs';
 import { wrk, wrkScript } from './lib/wrk.mjs';
 
@@ -54,13 +55,7 @@ function proxyTarget(name, env, dir = root, nodeFlags = []) {
     cwd: dir,
     env: {
       PORT: String(p),
-      ZAI_OPENAI_BASE_URL: `${upstreamBase}/api/paas/v4`,
-      RATE_LIMIT_STATE_FILE: 'none',
-      // Limits on but opened wide: the bench measures the proxy's cost, not the limiter's holds.
-      RATE_LIMIT_MAX: '1000000',
-      RATE_LIMIT_INITIAL: '1000000',
-      MAX_WORKERS: '256',
-      QUEUE_MAX: '10000',
+      ...benchProxyEnv(upstreamBase),
       ...env,
     },
   });
