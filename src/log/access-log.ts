@@ -36,9 +36,8 @@ type Destination = { write(text: string): unknown; once?(event: 'drain', fn: () 
  * Nothing is written on the request's own turn of the event loop: `write` (called once the
  * answer is out) formats the line into one batch buffer, and a timer hands the destination
  * the whole batch (one write call, one syscall, for up to FLUSH_MS of traffic). The batch is
- * bytes outside V8's heap: records or strings kept for 50 ms outlived the young generation
- * and were promoted, and the old-space collections they caused (with the recompiling that
- * follows them) cost more than formatting the lines. A destination that reports backpressure
+ * bytes outside V8's heap, so lines waiting for the flush (or a backlog behind a slow
+ * destination) are no objects for the collector to trace or copy. A destination that reports backpressure
  * is not written again until it drains; while it is blocked lines pile up to MAX_PENDING and
  * then new ones are dropped and counted (`dropped`), so a stuck log reader costs lines, never
  * latency or unbounded memory. `flush()` on shutdown writes what is kept.
