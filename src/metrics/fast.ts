@@ -75,11 +75,22 @@ abstract class FastMetric<Child> {
   }
 }
 
+/** A metric whose series each hold one number (counters, gauges): exported as prom-client does. */
+abstract class FastValueMetric<Child extends { value: number }> extends FastMetric<Child> {
+  abstract readonly type: string;
+
+  async get() {
+    const values: Sample[] = [];
+    for (const { labels, child } of this.children.values()) values.push({ value: child.value, labels });
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+}
+
 export interface CounterChild {
   inc(value?: number): void;
 }
 
-export class FastCounter extends FastMetric<CounterChild & { value: number }> {
+export class FastCounter extends FastValueMetric<CounterChild & { value: number }> {
   readonly type = 'counter';
   readonly aggregator = 'sum';
 
@@ -104,12 +115,6 @@ export class FastCounter extends FastMetric<CounterChild & { value: number }> {
     if (typeof labelsOrValue === 'object') this.child(this.values([labelsOrValue])).inc(value);
     else this.solo().inc(labelsOrValue);
   }
-
-  async get() {
-    const values: Sample[] = [];
-    for (const { labels, child } of this.children.values()) values.push({ value: child.value, labels });
-    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
-  }
 }
 
 export interface GaugeChild {
@@ -121,7 +126,7 @@ export interface GaugeChild {
  * every admission and release, which with prom-client's Gauge cost more than the rest of the
  * limiter's bookkeeping.
  */
-export class FastGauge extends FastMetric<GaugeChild & { value: number }> {
+export class FastGauge extends FastValueMetric<GaugeChild & { value: number }> {
   readonly type = 'gauge';
 
   constructor(
@@ -149,12 +154,6 @@ export class FastGauge extends FastMetric<GaugeChild & { value: number }> {
   set(labelsOrValue: LabelObject | number, value?: number): void {
     if (typeof labelsOrValue === 'object') this.child(this.values([labelsOrValue])).set(value!);
     else this.solo().set(labelsOrValue);
-  }
-
-  async get() {
-    const values: Sample[] = [];
-    for (const { labels, child } of this.children.values()) values.push({ value: child.value, labels });
-    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
   }
 }
 
