@@ -22,8 +22,31 @@ const HTTP_TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,32}$/;
 const MAX_PENDING = 50_000;
 /** How long a line may wait before its batch is written. */
 const FLUSH_MS = 50;
+/** The batch's first size; it doubles when full and is sized from the last batch after a flush. */
+const INITIAL_BATCH_BYTES = 64 * 1024;
+/** Room for one line's fields after its prefix: every field is a bounded number or word. */
+const LINE_ROOM = 512;
 
-type Destination = { write(text: string): unknown; once?(event: 'drain', fn: () => void): unknown };
+/** A destination takes text (any stream pino writes to) and, where it can, bytes (LogDestination). */
+type Destination = {
+  write(text: string): unknown;
+  writeBytes?(bytes: Buffer): boolean;
+  once?(event: 'drain', fn: () => void): unknown;
+};
+
+const ascii = (text: string) => Buffer.from(text, 'latin1');
+const LINE_START = ascii('{"level":30,"time":');
+const MS = ascii(',"ms":');
+const UPSTREAM_MS = ascii(',"upstreamMs":');
+const WAIT_MS = ascii(',"waitMs":');
+const ATTEMPTS = ascii(',"attempts":');
+const STREAM_TRUE = ascii(',"stream":true');
+const STREAM_FALSE = ascii(',"stream":false');
+const BYTES_IN = ascii(',"bytesIn":');
+const BYTES_OUT = ascii(',"bytesOut":');
+const CLIENT_GONE = ascii(',"clientGone":true');
+const ZAI_ERROR = ascii(',"zaiError":');
+const LINE_END = ascii(',"msg":"request"}\n');
 
 /**
  * One JSON access line per request, in pino's line format (level, time, bindings, fields,
@@ -32,25 +55,25 @@ type Destination = { write(text: string): unknown; once?(event: 'drain', fn: () 
  * a number, a boolean or a value from a bounded set, so a fixed template is enough and safe.
  *
  * Nothing is written on the request's own turn of the event loop: `write` (called once the
- * answer is out) appends the line to the batch, and a timer hands the destination the whole
- * batch (one write call, one syscall, for up to FLUSH_MS of traffic). The batch is text, as
- * the destination takes it: a byte buffer in between measured no cheaper (callgrind) and
- * converted every line twice more. A destination that reports backpressure is not written
- * again until it drains; while it is blocked lines pile up to MAX_PENDING and
- * then new ones are dropped and counted (`dropped`), so a stuck log reader costs lines, never
- * latency or unbounded memory. `flush()` on shutdown writes what is kept.
+ * answer is out) puts the line's bytes in the batch, and a timer hands the destination the
+ * whole batch (one write call, one syscall, for up to FLUSH_MS of traffic). Lines are written
+ * as bytes straight into the batch, with no text in between: building each line as a string,
+ * then keeping the batch as text and having the destination encode it, cost three times as
+ * many instructions (callgrind), a quarter of them the young-generation collector copying the
+ * waiting text. A destination that reports backpressure is not written again until it
+ * drains; while it is blocked lines pile up to MAX_PENDING and then new ones are dropped and
+ * counted (`dropped`), so a stuck log reader costs lines, never latency or unbounded memory.
+ * `flush()` on shutdown writes what is kept.
  */
 export class AccessLog {
   private readonly stream: Destination | undefined;
   /** The logger's bindings (e.g. a child's `part`), serialised once. */
   private readonly bindings: string;
-  /** Per route label, per method: the line's text between the time and the status. */
-  private readonly prefixes = new Map<string, Map<string, string>>();
-  /** The last `time` written and its text: a batch holds many lines from the same millisecond. */
-  private lastTime = 0;
-  private lastTimeText = '0';
-  /** The lines waiting for the next flush, and how many. */
-  private batch = '';
+  /** Per route label, per method: the line's bytes between the time and the status. */
+  private readonly prefixes = new Map<string, Map<string, Buffer>>();
+  /** The lines waiting for the next flush: their bytes, how many bytes, how many lines. */
+  private batch = Buffer.allocUnsafe(INITIAL_BATCH_BYTES);
+  private at = 0;
   private batchLines = 0;
   private timer: NodeJS.Timeout | undefined;
   private blocked = false;
@@ -70,7 +93,7 @@ export class AccessLog {
       this.dropped++;
       return;
     }
-    this.batch += this.format(r, Date.now());
+    this.line(r, Date.now());
     this.batchLines++;
     if (!this.timer && !this.blocked) this.timer = setTimeout(this.onTimer, FLUSH_MS).unref();
   }
@@ -80,12 +103,14 @@ export class AccessLog {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (!this.stream || this.batchLines === 0) return;
-    const text = this.batch;
+    const bytes = this.batch.subarray(0, this.at);
     const lines = this.batchLines;
-    this.batch = '';
+    this.batch = Buffer.allocUnsafe(Math.max(INITIAL_BATCH_BYTES, Math.min(this.batch.length, this.at * 2)));
+    this.at = 0;
     this.batchLines = 0;
     try {
-      if (this.stream.write(text) === false && this.stream.once) {
+      const ok = this.stream.writeBytes ? this.stream.writeBytes(bytes) : this.stream.write(bytes.toString('utf8'));
+      if (ok === false && this.stream.once) {
         this.blocked = true;
         this.stream.once('drain', this.onDrain);
       }
@@ -104,34 +129,95 @@ export class AccessLog {
     if (this.batchLines > 0 && !this.timer) this.timer = setTimeout(this.onTimer, FLUSH_MS).unref();
   };
 
-  private format(r: AccessRecord, time: number): string {
-    if (time !== this.lastTime) {
-      this.lastTime = time;
-      // Two small integers instead of one past 2^31, which V8 would write as a double.
-      const millions = Math.floor(time / 1e6);
-      this.lastTimeText = millions > 0 ? `${millions}${String(time - millions * 1e6 + 1e6).slice(1)}` : String(time);
+  private line(r: AccessRecord, time: number): void {
+    const prefix = this.fieldsBeforeStatus(r.route, r.method);
+    const zaiError = r.zaiError === undefined ? undefined : JSON.stringify(r.zaiError);
+    this.room(prefix.length + LINE_ROOM + (zaiError === undefined ? 0 : 3 * zaiError.length));
+    this.put(LINE_START);
+    this.integer(time);
+    this.put(prefix);
+    this.integer(r.status);
+    this.put(MS);
+    this.hundredths(r.ms);
+    this.put(UPSTREAM_MS);
+    this.hundredths(r.upstreamMs);
+    this.put(WAIT_MS);
+    this.hundredths(r.waitMs);
+    this.put(ATTEMPTS);
+    this.integer(r.attempts);
+    this.put(r.stream ? STREAM_TRUE : STREAM_FALSE);
+    this.put(BYTES_IN);
+    this.integer(r.bytesIn);
+    this.put(BYTES_OUT);
+    this.integer(r.bytesOut);
+    if (r.clientGone) this.put(CLIENT_GONE);
+    if (zaiError !== undefined) {
+      this.put(ZAI_ERROR);
+      this.at += this.batch.write(zaiError, this.at);
     }
-    let line =
-      `{"level":30,"time":${this.lastTimeText}${this.fieldsBeforeStatus(r.route, r.method)}${r.status}` +
-      `,"ms":${twoDecimals(r.ms)},"upstreamMs":${twoDecimals(r.upstreamMs)},"waitMs":${twoDecimals(r.waitMs)},"attempts":${r.attempts},"stream":${r.stream}` +
-      `,"bytesIn":${r.bytesIn},"bytesOut":${r.bytesOut}`;
-    if (r.clientGone) line += ',"clientGone":true';
-    if (r.zaiError !== undefined) line += `,"zaiError":${JSON.stringify(r.zaiError)}`;
-    return `${line},"msg":"request"}\n`;
+    this.put(LINE_END);
+  }
+
+  /** Makes room for `bytes` more in the batch. */
+  private room(bytes: number): void {
+    if (this.at + bytes <= this.batch.length) return;
+    const larger = Buffer.allocUnsafe(Math.max(this.batch.length * 2, this.at + bytes));
+    this.batch.copy(larger, 0, 0, this.at);
+    this.batch = larger;
+  }
+
+  private put(bytes: Buffer): void {
+    this.batch.set(bytes, this.at);
+    this.at += bytes.length;
+  }
+
+  /** A non-negative integer's digits; anything else as JavaScript writes it. */
+  private integer(n: number): void {
+    if (!(n >= 0 && Number.isSafeInteger(n))) {
+      this.at += this.batch.write(String(n), this.at);
+      return;
+    }
+    let digits = 1;
+    for (let limit = 10; limit <= n; limit *= 10) digits++;
+    const batch = this.batch;
+    for (let i = this.at + digits - 1; i >= this.at; i--) {
+      const rest = Math.floor(n / 10);
+      batch[i] = 48 + n - rest * 10;
+      n = rest;
+    }
+    this.at += digits;
+  }
+
+  /** `n` rounded to two decimals, as twoDecimals() writes it. */
+  private hundredths(n: number): void {
+    const h = Math.round(n * 100);
+    if (!(h >= 0 && Number.isSafeInteger(h))) {
+      this.at += this.batch.write(twoDecimals(n), this.at);
+      return;
+    }
+    const whole = Math.floor(h / 100);
+    const frac = h - whole * 100;
+    this.integer(whole);
+    if (frac === 0) return;
+    const batch = this.batch;
+    batch[this.at++] = 46; // '.'
+    const tens = Math.floor(frac / 10);
+    batch[this.at++] = 48 + tens;
+    if (frac !== tens * 10) batch[this.at++] = 48 + frac - tens * 10;
   }
 
   /** From the bindings to `"status":`, the same for every line of a route and method: made once each. */
-  private fieldsBeforeStatus(route: string, rawMethod: string | undefined): string {
+  private fieldsBeforeStatus(route: string, rawMethod: string | undefined): Buffer {
     let byMethod = this.prefixes.get(route);
     if (!byMethod) this.prefixes.set(route, (byMethod = new Map()));
     const key = rawMethod ?? '';
-    let text = byMethod.get(key);
-    if (text === undefined) {
+    let bytes = byMethod.get(key);
+    if (bytes === undefined) {
       const method = rawMethod !== undefined && HTTP_TOKEN.test(rawMethod) ? rawMethod : 'other';
-      text = `,${this.bindings}"component":"access","method":"${method}","route":${JSON.stringify(route)},"status":`;
+      bytes = Buffer.from(`,${this.bindings}"component":"access","method":"${method}","route":${JSON.stringify(route)},"status":`);
       // Route labels are bounded; methods are a client's choice: keep only the first few.
-      if (byMethod.size < 16) byMethod.set(key, text);
+      if (byMethod.size < 16) byMethod.set(key, bytes);
     }
-    return text;
+    return bytes;
   }
 }

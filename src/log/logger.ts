@@ -1,4 +1,5 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { LogDestination } from './destination.js';
 
 export type { Logger };
 
@@ -8,7 +9,7 @@ export type { Logger };
  * pino's redaction is left off on purpose: it costs more than the rest of an access line.
  */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return pino({ level, base: undefined }, destination ?? pino.destination({ fd: 1, sync: false }));
+  return pino({ level, base: undefined }, destination ?? new LogDestination());
 }
 
 /**

@@ -1,7 +1,7 @@
-import { pino } from 'pino';
 import { loadPriceTable } from '../accounting/pricing.js';
 import { readProxyEnv, type ProxyEnv } from '../config/proxy.js';
 import { closeLog, createLogger, type Logger } from '../log/logger.js';
+import { LogDestination, PIPE_BUF } from '../log/destination.js';
 import { banner, proxyLines } from '../cli/banner.js';
 import { listeningOn } from '../cli/port-in-use.js';
 import { startProxy, type ProxyServer } from './server.js';
@@ -38,7 +38,7 @@ async function primary(env: ProxyEnv, log: Logger): Promise<void> {
 /** One worker of PROXY_WORKERS: drains when the primary says so (or is gone), or on its own signal. */
 async function worker(env: ProxyEnv): Promise<void> {
   // Every worker writes to the same stdout: writes of at most PIPE_BUF bytes (whole lines) do not interleave.
-  const log = createLogger(env.LOG_LEVEL, pino.destination({ fd: 1, sync: false, maxWrite: 4096 }));
+  const log = createLogger(env.LOG_LEVEL, new LogDestination(1, PIPE_BUF));
   const { startWorker } = await import('../cluster/worker.js');
   const { reportFatal } = await import('../cluster/channel.js');
   let proxy: ProxyServer | undefined;
