@@ -10,13 +10,13 @@ import type { RequestState } from './request-state.js';
 import type { UpstreamRoute } from './routes.js';
 import type { Dialect } from '../dialects/dialect.js';
 import { FailureCounter } from '../lib/throttled-log.js';
-import { isRecord } from '../lib/json.js';
+import { isRecord, parseJson } from '../lib/json.js';
 
 /** One request and its answer, as the accountant sees them. */
 export interface Exchange {
   readonly route: UpstreamRoute;
-  /** The request as sent upstream (translated, on a translated route). */
-  readonly requestJson: unknown;
+  /** The request body as sent upstream (translated, on a translated route); parsed only to estimate its prompt. */
+  readonly requestBody: Buffer;
   /** What a translated route's answer translation needs to know about the request. */
   readonly translationContext?: unknown;
   readonly st: RequestState;
@@ -117,7 +117,7 @@ export class Accountant {
   private async estimate(ex: Exchange, outputText: () => string): Promise<void> {
     try {
       const started = performance.now();
-      const [input, output] = await Promise.all([estimateTokens(promptText(ex.requestJson)), estimateTokens(outputText())]);
+      const [input, output] = await Promise.all([estimateTokens(promptText(parseJson(ex.requestBody))), estimateTokens(outputText())]);
       this.countDuration.observe((performance.now() - started) / 1000);
       this.record(ex, { input, output, cacheRead: 0, cacheWrite: 0 }, 'estimated');
     } catch (err) {

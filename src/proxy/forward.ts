@@ -34,6 +34,8 @@ import type { RequestState } from './request-state.js';
 import { errorCode } from '../lib/error-code.js';
 import { clientDeadline, NO_RETRY } from './client-hints.js';
 import { twoDecimals } from '../lib/two-decimals.js';
+import { isRecord, parseJson } from '../lib/json.js';
+import { requestFacts } from './request-facts.js';
 
 export interface Upstream {
   readonly dispatcher: Dispatcher;
@@ -155,18 +157,23 @@ export class Forwarder {
       return; // the client went away while sending its body
     }
     st.bytesIn = body.length;
-    let requestJson = parseJsonBody(req, body);
-    if (requestJson && typeof requestJson === 'object') {
-      st.model = (requestJson as { model?: unknown }).model;
-      st.stream = (requestJson as { stream?: unknown }).stream === true;
-    }
+    const json = isJsonBody(req, body);
     let translationContext: unknown;
     if (route.translation) {
+      // A translated request is read whole anyway.
+      const requestJson = json ? parseJson(body) : undefined;
+      if (isRecord(requestJson)) {
+        st.model = requestJson.model;
+        st.stream = requestJson.stream === true;
+      }
       const translated = route.translation.request(requestJson);
       if (translated.refusal) return this.reject(res, route, st, refusal(translated.refusal));
-      requestJson = translated.body;
       body = translated.body ? Buffer.from(JSON.stringify(translated.body)) : Buffer.alloc(0);
       translationContext = translated.context;
+    } else if (json) {
+      const facts = requestFacts(body);
+      st.model = facts.model;
+      st.stream = facts.stream;
     }
 
     const upstream = this.opts.upstreams[route.dialect.base];
@@ -187,7 +194,7 @@ export class Forwarder {
         headers,
         body: body.length > 0 ? body : undefined,
       },
-      exchange: { route, requestJson, st, translationContext },
+      exchange: { route, requestBody: body, st, translationContext },
       deadlineAt: ownDeadline,
       reject: (e) => this.reject(res, route, st, e),
     };
@@ -512,15 +519,10 @@ function translateAnswer(translation: Translation, payload: Buffer, context: unk
   return Buffer.from(JSON.stringify(translation.response(json, context)));
 }
 
-function parseJsonBody(req: IncomingMessage, body: Buffer): unknown {
-  if (body.length === 0) return undefined;
+/** Whether the request body is read as JSON: not empty, and not declared as something else. */
+function isJsonBody(req: IncomingMessage, body: Buffer): boolean {
   const type = req.headers['content-type'];
-  if (type !== undefined && !type.includes('json')) return undefined;
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    return undefined; // not ours to judge: the upstream answers malformed requests
-  }
+  return body.length > 0 && (type === undefined || type.includes('json'));
 }
 
 function isEventStream(contentType: string | string[] | undefined): boolean {

@@ -1,0 +1,120 @@
+/**
+ * Where some top-level members of a JSON object are, without parsing the rest: the proxy needs
+ * a request's `model` and `stream` on every request, and a full parse builds every message of
+ * the prompt (all of a 1 MB prompt) only to read two fields. Strings are skipped by searching
+ * for their closing quote (native), nested values by counting brackets between strings.
+ *
+ * This locates, it does not validate: it answers for every valid JSON object exactly as a full
+ * parse would (the last of duplicate keys wins), gives up (undefined) on text that does not
+ * have an object's shape, and may still locate members in text a full parse would refuse (a
+ * bad number or escape inside some other member).
+ */
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+
+const isSpace = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/** A member's value: `body.subarray(start, end)` is its JSON text. */
+export interface ValueSpan {
+  start: number;
+  end: number;
+}
+
+/**
+ * The value of each of `keys` (written without escapes) among `body`'s top-level members, in
+ * the same order; undefined for a key that is absent. Undefined altogether when `body` is not
+ * shaped like one JSON object.
+ */
+export function topLevelMembers(body: Buffer, keys: readonly Buffer[]): (ValueSpan | undefined)[] | undefined {
+  const found: (ValueSpan | undefined)[] = keys.map(() => undefined);
+  let i = skipSpace(body, 0);
+  if (body[i] !== OPEN_OBJECT) return undefined;
+  i = skipSpace(body, i + 1);
+  if (body[i] === CLOSE_OBJECT) return skipSpace(body, i + 1) === body.length ? found : undefined;
+  for (;;) {
+    if (body[i] !== QUOTE) return undefined;
+    const keyEnd = stringEnd(body, i);
+    if (keyEnd < 0) return undefined;
+    const which = keyIndex(body, i + 1, keyEnd - 1, keys);
+    i = skipSpace(body, keyEnd);
+    if (body[i] !== COLON) return undefined;
+    const start = skipSpace(body, i + 1);
+    const end = valueEnd(body, start);
+    if (end < 0) return undefined;
+    if (which >= 0) found[which] = { start, end };
+    i = skipSpace(body, end);
+    if (body[i] === COMMA) {
+      i = skipSpace(body, i + 1);
+      continue;
+    }
+    if (body[i] !== CLOSE_OBJECT) return undefined;
+    return skipSpace(body, i + 1) === body.length ? found : undefined;
+  }
+}
+
+function skipSpace(body: Buffer, i: number): number {
+  while (isSpace(body[i])) i++;
+  return i;
+}
+
+/** Which of `keys` the bytes from `from` to `to` are, or -1. */
+function keyIndex(body: Buffer, from: number, to: number, keys: readonly Buffer[]): number {
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k]!;
+    if (key.length !== to - from) continue;
+    let same = true;
+    for (let j = 0; j < key.length && same; j++) same = body[from + j] === key[j];
+    if (same) return k;
+  }
+  return -1;
+}
+
+/** The index just after the string that opens at `at` (a quote), or -1 if it never closes. */
+function stringEnd(body: Buffer, at: number): number {
+  let i = at + 1;
+  for (;;) {
+    const q = body.indexOf(QUOTE, i);
+    if (q < 0) return -1;
+    let slashes = 0;
+    while (body[q - 1 - slashes] === BACKSLASH) slashes++;
+    if (slashes % 2 === 0) return q + 1;
+    i = q + 1;
+  }
+}
+
+/** The index just after the value that starts at `at`, or -1 when its brackets do not close. */
+function valueEnd(body: Buffer, at: number): number {
+  const first = body[at];
+  if (first === QUOTE) return stringEnd(body, at);
+  if (first !== OPEN_OBJECT && first !== OPEN_ARRAY) {
+    // A number or a literal: up to the next delimiter.
+    let i = at;
+    for (let c = body[i]; c !== undefined && c !== COMMA && c !== CLOSE_OBJECT && c !== CLOSE_ARRAY && !isSpace(c); c = body[++i]);
+    return i > at ? i : -1;
+  }
+  const closers: number[] = [];
+  let i = at;
+  while (i < body.length) {
+    const c = body[i]!;
+    if (c === QUOTE) {
+      i = stringEnd(body, i);
+      if (i < 0) return -1;
+      continue;
+    }
+    if (c === OPEN_OBJECT) closers.push(CLOSE_OBJECT);
+    else if (c === OPEN_ARRAY) closers.push(CLOSE_ARRAY);
+    else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
+      if (closers.pop() !== c) return -1;
+      if (closers.length === 0) return i + 1;
+    }
+    i++;
+  }
+  return -1;
+}
