@@ -181,6 +181,15 @@ export class Admission {
     this.learned =
       opts.enabled && opts.stateFile && !opts.redisUrl && !opts.shared ? new LearnedState(opts.stateFile, opts.stateMaxAgeMs, log, clock) : undefined;
     this.waitHist = Array.from({ length: CLIENT_BUCKETS }, (_, i) => metrics.zai_proxy_rate_limit_wait_seconds.labels({ client: `c${i}` }));
+    // Load changes on every admission and release and is read only by a scrape: it is worked out then.
+    const publishLoad = () => this.publishLoad();
+    for (const gauge of [
+      metrics.zai_proxy_concurrent_requests,
+      metrics.zai_proxy_worker_utilization_ratio,
+      metrics.zai_proxy_queue_depth,
+      metrics.zai_proxy_limiter_binding,
+    ])
+      gauge.beforeRead = publishLoad;
   }
 
   /** Loads persisted (or shared) state and starts the window timer. */
@@ -209,7 +218,6 @@ export class Admission {
     this.bucket.reset(this.effectiveRate(), this.clock.now());
     this.publishLimits();
     this.safe(() => this.metrics.zai_proxy_max_workers.set(this.opts.maxWorkers));
-    this.publishLoad();
     if (this.opts.enabled) this.scheduleWindow();
   }
 
@@ -246,13 +254,11 @@ export class Admission {
       const node = this.queue.push(waiter, bucket, now);
       waiter.onAbort = () => {
         if (this.queue.remove(node)) {
-          this.publishLoad();
           reject(signal.reason);
           this.pump();
         }
       };
       signal.addEventListener('abort', waiter.onAbort, { once: true });
-      this.publishLoad();
       this.armDeadline();
       this.pump();
     });
@@ -277,7 +283,6 @@ export class Admission {
     for (let node = this.queue.shift(); node; node = this.queue.shift()) {
       this.settle(node).reject(this.rejection('quota', node.bucket, retry));
     }
-    this.publishLoad();
   }
 
   snapshot(): AdmissionSnapshot {
@@ -363,7 +368,6 @@ export class Admission {
   private grant(waitedMs: number): Permit {
     this.inFlight++;
     this.window.admitted(this.clock.now());
-    this.publishLoad();
     let released = false;
     return {
       waitedSeconds: waitedMs / 1000,
@@ -372,7 +376,6 @@ export class Admission {
         released = true;
         this.inFlight--;
         this.onOutcome(outcome);
-        this.publishLoad();
         this.pump();
       },
     };
@@ -416,7 +419,6 @@ export class Admission {
       }
       this.admitNext(now);
     }
-    this.publishLoad();
   }
 
   private admitNext(now: number): void {
@@ -485,7 +487,6 @@ export class Admission {
           this.queue.remove(n);
           this.settle(n).reject(this.rejection('queue_timeout', n.bucket, this.estimatedWaitSeconds(this.queue.size + 1)));
         }
-        this.publishLoad();
         this.armDeadline();
       },
       Math.max(0, due),
@@ -522,7 +523,6 @@ export class Admission {
     const counts = this.window.close(now, this.opts.windowMs, this.inFlight > 0 || this.queue.size > 0);
     if (!counts) return;
     this.upstreamRefusing = upstreamRefusing(counts);
-    this.publishLoad();
     if (this.redis && sharing(this.redis.status)) {
       // The timer aims at the boundary; rounding keeps one replica's early tick from naming
       // the window before the one the others close.
@@ -585,7 +585,6 @@ export class Admission {
       this.wakeAt = Infinity;
     }
     this.pump();
-    this.publishLoad();
   }
 
   private persist(): void {

@@ -78,8 +78,11 @@ abstract class FastMetric<Child> {
 /** A metric whose series each hold one number (counters, gauges): exported as prom-client does. */
 abstract class FastValueMetric<Child extends { value: number }> extends FastMetric<Child> {
   abstract readonly type: string;
+  /** Called before the series are read (a scrape), for a value cheaper to read then than to keep up to date. */
+  beforeRead: (() => void) | undefined;
 
   async get() {
+    this.beforeRead?.();
     const values: Sample[] = [];
     for (const { labels, child } of this.children.values()) values.push({ value: child.value, labels });
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
@@ -122,9 +125,8 @@ export interface GaugeChild {
 }
 
 /**
- * A gauge; `aggregator` says how workers' values of it combine (catalogue.ts). Some are set on
- * every admission and release, which with prom-client's Gauge cost more than the rest of the
- * limiter's bookkeeping.
+ * A gauge; `aggregator` says how workers' values of it combine (catalogue.ts). A gauge that
+ * would change on every request (the limiter's load) is worked out when read (`beforeRead`).
  */
 export class FastGauge extends FastValueMetric<GaugeChild & { value: number }> {
   readonly type = 'gauge';
