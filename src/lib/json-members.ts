@@ -1,8 +1,8 @@
 /**
  * Where some top-level members of a JSON object are, without parsing the rest: the proxy needs
  * a request's `model` and `stream` on every request, and a full parse builds every message of
- * the prompt (all of a 1 MB prompt) only to read two fields. Strings are skipped by searching
- * for their closing quote (native), nested values by counting brackets between strings.
+ * the prompt (all of a 1 MB prompt) only to read two fields. A long string is skipped by a
+ * native search for its closing quote, nested values by counting brackets between strings.
  *
  * This locates, it does not validate: it answers for every valid JSON object exactly as a full
  * parse would (the last of duplicate keys wins), gives up (undefined) on text that does not
@@ -19,7 +19,8 @@ const CLOSE_OBJECT = 0x7d;
 const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
 
-const isSpace = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+/** Bytes of a string walked in JavaScript before a native search for its end takes over. */
+const SHORT_STRING = 64;
 
 /** A member's value: `body.subarray(start, end)` is its JSON text. */
 export interface ValueSpan {
@@ -33,34 +34,38 @@ export interface ValueSpan {
  * shaped like one JSON object.
  */
 export function topLevelMembers(body: Buffer, keys: readonly Buffer[]): (ValueSpan | undefined)[] | undefined {
-  const found: (ValueSpan | undefined)[] = keys.map(() => undefined);
-  let i = skipSpace(body, 0);
+  const n = body.length;
+  const found: (ValueSpan | undefined)[] = new Array(keys.length).fill(undefined);
+  let i = skipSpace(body, 0, n);
   if (body[i] !== OPEN_OBJECT) return undefined;
-  i = skipSpace(body, i + 1);
-  if (body[i] === CLOSE_OBJECT) return skipSpace(body, i + 1) === body.length ? found : undefined;
+  i = skipSpace(body, i + 1, n);
+  if (body[i] === CLOSE_OBJECT) return skipSpace(body, i + 1, n) === n ? found : undefined;
   for (;;) {
     if (body[i] !== QUOTE) return undefined;
-    const keyEnd = stringEnd(body, i);
+    const keyEnd = stringEnd(body, i, n);
     if (keyEnd < 0) return undefined;
     const which = keyIndex(body, i + 1, keyEnd - 1, keys);
-    i = skipSpace(body, keyEnd);
+    i = skipSpace(body, keyEnd, n);
     if (body[i] !== COLON) return undefined;
-    const start = skipSpace(body, i + 1);
-    const end = valueEnd(body, start);
+    const start = skipSpace(body, i + 1, n);
+    const end = valueEnd(body, start, n);
     if (end < 0) return undefined;
     if (which >= 0) found[which] = { start, end };
-    i = skipSpace(body, end);
+    i = skipSpace(body, end, n);
     if (body[i] === COMMA) {
-      i = skipSpace(body, i + 1);
+      i = skipSpace(body, i + 1, n);
       continue;
     }
     if (body[i] !== CLOSE_OBJECT) return undefined;
-    return skipSpace(body, i + 1) === body.length ? found : undefined;
+    return skipSpace(body, i + 1, n) === n ? found : undefined;
   }
 }
 
-function skipSpace(body: Buffer, i: number): number {
-  while (isSpace(body[i])) i++;
+function skipSpace(body: Buffer, i: number, n: number): number {
+  for (; i < n; i++) {
+    const c = body[i]!;
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+  }
   return i;
 }
 
@@ -69,16 +74,23 @@ function keyIndex(body: Buffer, from: number, to: number, keys: readonly Buffer[
   for (let k = 0; k < keys.length; k++) {
     const key = keys[k]!;
     if (key.length !== to - from) continue;
-    let same = true;
-    for (let j = 0; j < key.length && same; j++) same = body[from + j] === key[j];
-    if (same) return k;
+    let j = 0;
+    while (j < key.length && body[from + j] === key[j]) j++;
+    if (j === key.length) return k;
   }
   return -1;
 }
 
 /** The index just after the string that opens at `at` (a quote), or -1 if it never closes. */
-function stringEnd(body: Buffer, at: number): number {
+function stringEnd(body: Buffer, at: number, n: number): number {
+  // Keys and short values end within a few bytes, where a loop is cheaper than a native search.
+  const stop = Math.min(n, at + SHORT_STRING);
   let i = at + 1;
+  for (; i < stop; i++) {
+    const c = body[i]!;
+    if (c === QUOTE) return i + 1;
+    if (c === BACKSLASH) i++; // the escaped byte is never the end (\u takes four hex digits)
+  }
   for (;;) {
     const q = body.indexOf(QUOTE, i);
     if (q < 0) return -1;
@@ -89,31 +101,32 @@ function stringEnd(body: Buffer, at: number): number {
   }
 }
 
-/** The index just after the value that starts at `at`, or -1 when its brackets do not close. */
-function valueEnd(body: Buffer, at: number): number {
+/**
+ * The index just after the value that starts at `at`, or -1 when it does not end. Brackets
+ * are counted, not matched by kind: telling `[}` from `[]` is a validator's job.
+ */
+function valueEnd(body: Buffer, at: number, n: number): number {
   const first = body[at];
-  if (first === QUOTE) return stringEnd(body, at);
+  if (first === QUOTE) return stringEnd(body, at, n);
+  let i = at;
   if (first !== OPEN_OBJECT && first !== OPEN_ARRAY) {
     // A number or a literal: up to the next delimiter.
-    let i = at;
-    for (let c = body[i]; c !== undefined && c !== COMMA && c !== CLOSE_OBJECT && c !== CLOSE_ARRAY && !isSpace(c); c = body[++i]);
+    for (; i < n; i++) {
+      const c = body[i]!;
+      if (c === COMMA || c === CLOSE_OBJECT || c === CLOSE_ARRAY || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) break;
+    }
     return i > at ? i : -1;
   }
-  const closers: number[] = [];
-  let i = at;
-  while (i < body.length) {
+  let depth = 0;
+  while (i < n) {
     const c = body[i]!;
     if (c === QUOTE) {
-      i = stringEnd(body, i);
+      i = stringEnd(body, i, n);
       if (i < 0) return -1;
       continue;
     }
-    if (c === OPEN_OBJECT) closers.push(CLOSE_OBJECT);
-    else if (c === OPEN_ARRAY) closers.push(CLOSE_ARRAY);
-    else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
-      if (closers.pop() !== c) return -1;
-      if (closers.length === 0) return i + 1;
-    }
+    if (c === OPEN_OBJECT || c === OPEN_ARRAY) depth++;
+    else if ((c === CLOSE_OBJECT || c === CLOSE_ARRAY) && --depth === 0) return i + 1;
     i++;
   }
   return -1;

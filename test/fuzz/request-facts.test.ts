@@ -26,10 +26,13 @@ const tricky = fc.string({
   unit: fc.constantFrom('"', '\\', '{', '}', '[', ']', ',', ':', 'a', 'é', '\u2028', '😀', ' ', '\n', 'model', 'stream'),
   maxLength: 40,
 });
+/** Long strings of quotes and backslashes: their end is searched natively, past the first bytes. */
+const longTricky = fc.string({ unit: fc.constantFrom('"', '\\', 'a', 'é', '\n'), minLength: 60, maxLength: 400 });
 const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   v: fc.oneof(
     { depthSize: 'small' },
     tricky,
+    longTricky,
     fc.string(),
     fc.double({ noNaN: true, noDefaultInfinity: true }),
     fc.boolean(),
