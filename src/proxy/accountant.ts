@@ -7,6 +7,7 @@ import { usageFromResponseBody, type TokenUsage } from '../accounting/usage.js';
 import type { UsageRecorder, UsageSource } from '../accounting/recorder.js';
 import type { ModelLabels } from '../metrics/labels.js';
 import type { RequestState } from './request-state.js';
+import type { HeaderList } from './headers.js';
 import type { UpstreamRoute } from './routes.js';
 import type { Dialect } from '../dialects/dialect.js';
 import { FailureCounter } from '../lib/throttled-log.js';
@@ -46,21 +47,27 @@ export class Accountant {
     private readonly log: Logger,
   ) {}
 
-  /** Usage headers for a non-streaming answer; reads the usage once for settle() too. */
-  responseHeaders(ex: Exchange, payload: Buffer): Record<string, string> {
-    if (!ex.route.readsUsage) return {};
+  /** Adds the usage headers of a non-streaming answer to `into`; reads the usage once for settle() too. */
+  usageHeaders(ex: Exchange, payload: Buffer, into: HeaderList): void {
+    if (!ex.route.readsUsage) return;
     try {
       ex.usage = usageFromResponseBody(ex.route.dialect.usage, payload);
     } catch (err) {
       this.failed(err);
     }
-    if (!ex.usage) return ex.route.consumes && this.estimating ? { 'x-zai-proxy-usage-source': 'estimated' } : {};
+    if (!ex.usage) {
+      if (ex.route.consumes && this.estimating) into.push('x-zai-proxy-usage-source', 'estimated');
+      return;
+    }
     ex.source = 'reported';
-    return {
-      'x-zai-proxy-input-tokens': String(ex.usage.input + ex.usage.cacheRead + ex.usage.cacheWrite),
-      'x-zai-proxy-output-tokens': String(ex.usage.output),
-      'x-zai-proxy-usage-source': 'reported',
-    };
+    into.push(
+      'x-zai-proxy-input-tokens',
+      String(ex.usage.input + ex.usage.cacheRead + ex.usage.cacheWrite),
+      'x-zai-proxy-output-tokens',
+      String(ex.usage.output),
+      'x-zai-proxy-usage-source',
+      'reported',
+    );
   }
 
   /** Records a non-streaming exchange. */

@@ -26,7 +26,7 @@ import { type AttemptDeadline, DeadlineTimers } from './deadline.js';
 import { SecretRedactor } from './redact.js';
 import type { KeyRing } from './keys.js';
 import { BodyBudgetExhausted, type BodyBudget } from './body-budget.js';
-import { clientResponseHeaders, presentedKey, upstreamRequestHeaders } from './headers.js';
+import { clientResponseHeaderList, clientResponseHeaders, presentedKey, upstreamRequestHeaders } from './headers.js';
 import type { UpstreamRoute } from './routes.js';
 import type { Dialect, ErrorFacts } from '../dialects/dialect.js';
 import type { Translation } from '../dialects/translation.js';
@@ -328,13 +328,12 @@ export class Forwarder {
     if (payload.length === 0 && route.consumes && status === 200) {
       return { outcome: 'network_error', failure: truncatedFailure(undefined, 'truncated_response', a.reject) };
     }
-    const usageHeaders = this.accountant.responseHeaders(exchange, payload);
-    const outHeaders = clientResponseHeaders(call.headers);
-    this.redact.headers(outHeaders);
-    Object.assign(outHeaders, usageHeaders, this.timing(st, answeredAt));
+    const outHeaders = clientResponseHeaderList(call.headers);
+    this.redact.headerList(outHeaders);
+    this.accountant.usageHeaders(exchange, payload, outHeaders);
     const answer = route.translation ? translateAnswer(route.translation, payload, exchange.translationContext) : payload;
     // Header values as strings: Node validates a number through a slower path.
-    outHeaders['content-length'] = String(answer.length);
+    outHeaders.push('server-timing', this.serverTiming(st, answeredAt), 'content-length', String(answer.length));
     st.status = status;
     st.firstByteAt = st.lastByteAt = answeredAt;
     res.writeHead(status, outHeaders);
@@ -365,10 +364,9 @@ export class Forwarder {
     deadline.clear();
     const tap = this.accountant.streamTap(exchange);
     const translator = route.translation?.stream?.(exchange.translationContext);
-    const outHeaders = clientResponseHeaders(call.headers);
-    this.redact.headers(outHeaders);
-    outHeaders['x-accel-buffering'] = 'no';
-    Object.assign(outHeaders, this.timing(st));
+    const outHeaders = clientResponseHeaderList(call.headers);
+    this.redact.headerList(outHeaders);
+    outHeaders.push('x-accel-buffering', 'no', 'server-timing', this.serverTiming(st));
     st.status = call.statusCode;
     res.writeHead(call.statusCode, outHeaders);
     st.firstByteAt = performance.now();
@@ -462,9 +460,13 @@ export class Forwarder {
     res.end(text);
   }
 
-  private timing(st: RequestState, now = performance.now()): Record<string, string> {
+  private timing(st: RequestState): Record<string, string> {
+    return { 'server-timing': this.serverTiming(st) };
+  }
+
+  private serverTiming(st: RequestState, now = performance.now()): string {
     const proxy = Math.max(0, now - st.startedAt - st.upstreamMs - st.waitMs);
-    return { 'server-timing': `proxy;dur=${twoDecimals(proxy)}, upstream;dur=${twoDecimals(st.upstreamMs)}, queue;dur=${twoDecimals(st.waitMs)}` };
+    return `proxy;dur=${twoDecimals(proxy)}, upstream;dur=${twoDecimals(st.upstreamMs)}, queue;dur=${twoDecimals(st.waitMs)}`;
   }
 }
 

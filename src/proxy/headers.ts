@@ -52,15 +52,42 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, opts: { dr
   return out;
 }
 
+/** Response headers as Node's writeHead takes them without walking an object: name, value, name, value… */
+export type HeaderList = (string | string[])[];
+
+/** Never relayed from the upstream's answer: hop-by-hop, and the length (the proxy sets it for what it sends). */
+const NOT_RELAYED = new Set([...HOP_BY_HOP, 'content-length']);
+/** …and, on an answer the proxy relays itself, the headers it adds (usage, timing): an upstream's are not the proxy's. */
+const NOT_RELAYED_NOR_OWN = new Set([
+  ...NOT_RELAYED,
+  'server-timing',
+  'x-accel-buffering',
+  'x-zai-proxy-input-tokens',
+  'x-zai-proxy-output-tokens',
+  'x-zai-proxy-usage-source',
+]);
+
+function relayed(upstream: Record<string, string | string[] | undefined>, skip: ReadonlySet<string>): HeaderList {
+  const extra = listedInConnection(upstream.connection);
+  const out: HeaderList = [];
+  for (const name in upstream) {
+    if (skip.has(name) || extra?.has(name)) continue;
+    const value = upstream[name];
+    if (value !== undefined) out.push(name, value);
+  }
+  return out;
+}
+
+/** The upstream's response headers that may reach the client, for an answer the proxy adds its usage and timing headers to. */
+export function clientResponseHeaderList(upstream: Record<string, string | string[] | undefined>): HeaderList {
+  return relayed(upstream, NOT_RELAYED_NOR_OWN);
+}
+
 /** The upstream's response headers that may reach the client. */
 export function clientResponseHeaders(upstream: Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
-  const extra = listedInConnection(upstream.connection);
+  const list = relayed(upstream, NOT_RELAYED);
   const out: OutgoingHttpHeaders = {};
-  for (const name in upstream) {
-    if (HOP_BY_HOP.has(name) || extra?.has(name) || name === 'content-length') continue;
-    const value = upstream[name];
-    if (value !== undefined) out[name] = value;
-  }
+  for (let i = 0; i < list.length; i += 2) out[list[i] as string] = list[i + 1];
   return out;
 }
 

@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeaders } from 'node:http';
+import type { HeaderList } from './headers.js';
 
 const MASK = '[redacted]';
 
@@ -44,6 +45,15 @@ export class SecretRedactor {
     let out = value;
     for (const secret of this.secrets) if (out.includes(secret)) out = out.split(secret).join(MASK);
     return out;
+  }
+
+  /** Masks the key in every value of a header list, in place. */
+  headerList(list: HeaderList): void {
+    if (this.secrets.length === 0) return;
+    for (let i = 1; i < list.length; i += 2) {
+      const value = list[i]!;
+      list[i] = typeof value === 'string' ? this.text(value) : value.map((v) => this.text(v));
+    }
   }
 
   /** Masks the key in every header value, in place. */

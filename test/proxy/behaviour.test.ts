@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { openGatedStream, startProxyFor, type TestProxy } from '../support/proxy.js';
@@ -166,6 +167,45 @@ describe('proxy core behaviour', () => {
     const res = await post('/v1/chat/completions', { model: 'glm-4.7', messages: [{ role: 'user', content: 'x' }] });
     await res.body.dump();
     assert.match(String(res.headers['server-timing']), /proxy;dur=[\d.]+, upstream;dur=[\d.]+/);
+  });
+
+  it("sends its own usage and timing headers once, in place of an upstream's of the same name", async () => {
+    // An upstream behind another gateway (or another zai-proxy) may already send these names.
+    const upstream = createServer((req, res) => {
+      req.resume();
+      const stream = req.url?.includes('stream') === true;
+      res.writeHead(200, {
+        'content-type': stream ? 'text/event-stream' : 'application/json',
+        'server-timing': 'upstream-gateway;dur=1',
+        'x-zai-proxy-input-tokens': '999',
+        'x-zai-proxy-usage-source': 'estimated',
+        'x-accel-buffering': 'yes',
+        'x-upstream': 'kept',
+      });
+      res.end(stream ? 'data: {"choices":[]}\n\ndata: [DONE]\n\n' : '{"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":3}}');
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    const own = await startProxyFor(sim, { ZAI_OPENAI_BASE_URL: `${base}/api/paas/v4`, RATE_LIMIT_ENABLED: 'false' });
+    try {
+      for (const path of ['/v1/chat/completions', '/v1/chat/completions?stream']) {
+        const res = await request(`${own.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"glm-4.7"}' });
+        await res.body.dump();
+        const raw = res.headers as Record<string, string | string[]>;
+        assert.equal(raw['x-upstream'], 'kept', path);
+        assert.match(String(raw['server-timing']), /^proxy;dur=[\d.]+, upstream;dur=[\d.]+, queue;dur=[\d.]+$/, path);
+        if (path.includes('stream')) {
+          assert.equal(raw['x-accel-buffering'], 'no');
+          assert.equal(raw['x-zai-proxy-input-tokens'], undefined, 'a stream has no usage headers: its usage comes last');
+        } else {
+          assert.equal(raw['x-zai-proxy-input-tokens'], '12');
+          assert.equal(raw['x-zai-proxy-usage-source'], 'reported');
+        }
+      }
+    } finally {
+      await own.close();
+      upstream.close();
+    }
   });
 
   it('serves /health and /ready', async () => {
