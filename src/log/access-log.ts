@@ -35,18 +35,14 @@ type Destination = {
 };
 
 const ascii = (text: string) => Buffer.from(text, 'latin1');
-const LINE_START = ascii('{"level":30,"time":');
-const MS = ascii(',"ms":');
 const UPSTREAM_MS = ascii(',"upstreamMs":');
 const WAIT_MS = ascii(',"waitMs":');
-const ATTEMPTS = ascii(',"attempts":');
-const STREAM_TRUE = ascii(',"stream":true');
-const STREAM_FALSE = ascii(',"stream":false');
-const BYTES_IN = ascii(',"bytesIn":');
 const BYTES_OUT = ascii(',"bytesOut":');
 const CLIENT_GONE = ascii(',"clientGone":true');
 const ZAI_ERROR = ascii(',"zaiError":');
 const LINE_END = ascii(',"msg":"request"}\n');
+/** Distinct values a segment cache keeps (statuses and attempt counts are few); past it, segments are made each time. */
+const SEGMENTS_KEPT = 64;
 
 /**
  * One JSON access line per request, in pino's line format (level, time, bindings, fields,
@@ -71,6 +67,11 @@ export class AccessLog {
   private readonly bindings: string;
   /** Per route label, per method: the line's bytes between the time and the status. */
   private readonly prefixes = new Map<string, Map<string, Buffer>>();
+  /** The text between a few fields, for each value seen of the fields inside it. */
+  private readonly statusSegments = new Map<number, Buffer>();
+  private readonly attemptSegments = new Map<number, Buffer>();
+  private startTime = -1;
+  private startText = Buffer.alloc(0);
   /** The lines waiting for the next flush: their bytes, how many bytes, how many lines. */
   private batch = Buffer.allocUnsafe(INITIAL_BATCH_BYTES);
   private at = 0;
@@ -133,20 +134,15 @@ export class AccessLog {
     const prefix = this.fieldsBeforeStatus(r.route, r.method);
     const zaiError = r.zaiError === undefined ? undefined : JSON.stringify(r.zaiError);
     this.room(prefix.length + LINE_ROOM + (zaiError === undefined ? 0 : 3 * zaiError.length));
-    this.put(LINE_START);
-    this.integer(time);
+    this.put(this.lineStart(time));
     this.put(prefix);
-    this.integer(r.status);
-    this.put(MS);
+    this.put(this.statusSegment(r.status));
     this.hundredths(r.ms);
     this.put(UPSTREAM_MS);
     this.hundredths(r.upstreamMs);
     this.put(WAIT_MS);
     this.hundredths(r.waitMs);
-    this.put(ATTEMPTS);
-    this.integer(r.attempts);
-    this.put(r.stream ? STREAM_TRUE : STREAM_FALSE);
-    this.put(BYTES_IN);
+    this.put(this.attemptsSegment(r.attempts, r.stream));
     this.integer(r.bytesIn);
     this.put(BYTES_OUT);
     this.integer(r.bytesOut);
@@ -156,6 +152,36 @@ export class AccessLog {
       this.at += this.batch.write(zaiError, this.at);
     }
     this.put(LINE_END);
+  }
+
+  /** From the status to `"ms":`, made once per status. */
+  private statusSegment(status: number): Buffer {
+    let bytes = this.statusSegments.get(status);
+    if (bytes === undefined) {
+      bytes = ascii(`${status},"ms":`);
+      if (this.statusSegments.size < SEGMENTS_KEPT) this.statusSegments.set(status, bytes);
+    }
+    return bytes;
+  }
+
+  /** From `,"attempts":` to `"bytesIn":`, made once per attempt count and stream flag. */
+  private attemptsSegment(attempts: number, stream: boolean): Buffer {
+    const key = attempts * 2 + (stream ? 1 : 0);
+    let bytes = this.attemptSegments.get(key);
+    if (bytes === undefined) {
+      bytes = ascii(`,"attempts":${attempts},"stream":${stream},"bytesIn":`);
+      if (this.attemptSegments.size < SEGMENTS_KEPT) this.attemptSegments.set(key, bytes);
+    }
+    return bytes;
+  }
+
+  /** The line up to its time, included: a batch holds many lines from the same millisecond. */
+  private lineStart(time: number): Buffer {
+    if (time !== this.startTime) {
+      this.startTime = time;
+      this.startText = ascii(`{"level":30,"time":${time}`);
+    }
+    return this.startText;
   }
 
   /** Makes room for `bytes` more in the batch. */

@@ -105,6 +105,37 @@ describe('access log writes are off the request path', () => {
 });
 
 describe('access log fields', () => {
+  it('carry every value as given, line after line with the same and with other values', () => {
+    const { log, lines } = capture('info');
+    const access = new AccessLog(log);
+    const records: AccessRecord[] = [];
+    for (let i = 0; i < 300; i++)
+      records.push({
+        ...record,
+        status: [200, 429, 500, 200, 99999][i % 5]!,
+        attempts: (i % 4) + 1,
+        stream: i % 3 === 0,
+        ms: i * 1.237,
+        upstreamMs: i === 7 ? 0.004 : i / 7,
+        waitMs: i % 2 ? 0 : 1e6 + i,
+        bytesIn: i * 1000,
+        bytesOut: 2 ** 40 + i,
+        clientGone: i % 11 === 0,
+        zaiError: i % 13 === 0 ? 'quota' : undefined,
+      });
+    for (const r of records) access.write(r);
+    access.flush();
+    const parsed = lines[0]!
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const round = (n: number) => Math.round(n * 100) / 100;
+    assert.deepEqual(
+      parsed.map((l) => [l.status, l.attempts, l.stream, l.ms, l.upstreamMs, l.waitMs, l.bytesIn, l.bytesOut, l.clientGone ?? false, l.zaiError]),
+      records.map((r) => [r.status, r.attempts, r.stream, round(r.ms), round(r.upstreamMs), round(r.waitMs), r.bytesIn, r.bytesOut, r.clientGone, r.zaiError]),
+    );
+  });
+
   it('carry the time of the write as pino writes it, and each route and method as given', () => {
     const { log, lines } = capture('info');
     const access = new AccessLog(log);
