@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { writev, writeSync } from 'node:fs';
+import { writev, writevSync } from 'node:fs';
 
 /** Writes to a pipe of at most this many bytes are never interleaved with another process's. */
 export const PIPE_BUF = 4096;
@@ -9,6 +9,10 @@ const HIGH_WATER_BYTES = 16 * 1024;
 const MAX_CHUNKS = 1024;
 /** How long to wait before retrying a write the descriptor refused for now (EAGAIN). */
 const RETRY_MS = 20;
+
+/** How often a full descriptor is waited for (RETRY_MS each) when the process exits. */
+const EXIT_RETRIES = 50;
+const pause = new Int32Array(new SharedArrayBuffer(4));
 
 /** Destinations still holding bytes when the process exits are written out synchronously. */
 const open = new Set<LogDestination>();
@@ -83,11 +87,14 @@ export class LogDestination extends EventEmitter {
   flushSync(): void {
     this.skip(this.writing);
     this.writing = 0;
+    let refusals = 0;
     while (this.queue.length > 0 && !this.failed) {
       try {
-        this.skip(writeSync(this.fd, this.queue[0]!));
+        this.skip(writevSync(this.fd, this.take()));
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') this.fail();
+        // A reader that stopped reading must not keep the process from exiting.
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || ++refusals > EXIT_RETRIES) this.fail();
+        else Atomics.wait(pause, 0, 0, RETRY_MS);
       }
     }
   }
