@@ -29,7 +29,7 @@ export interface ValueSpan {
 }
 
 /**
- * The value of each of `keys` (written without escapes) among `body`'s top-level members, in
+ * The value of each of `keys` among `body`'s top-level members, in
  * the same order; undefined for a key that is absent. Undefined altogether when `body` is not
  * shaped like one JSON object.
  */
@@ -69,7 +69,7 @@ function skipSpace(body: Buffer, i: number, n: number): number {
   return i;
 }
 
-/** Which of `keys` the bytes from `from` to `to` are, or -1. */
+/** Which of `keys` the key whose bytes run from `from` to `to` is, or -1. */
 function keyIndex(body: Buffer, from: number, to: number, keys: readonly Buffer[]): number {
   for (let k = 0; k < keys.length; k++) {
     const key = keys[k]!;
@@ -78,7 +78,17 @@ function keyIndex(body: Buffer, from: number, to: number, keys: readonly Buffer[
     while (j < key.length && body[from + j] === key[j]) j++;
     if (j === key.length) return k;
   }
-  return -1;
+  // A key may be written with escapes ("mod\u0065l" is "model"): rare, so decoded only then.
+  let escaped = false;
+  for (let j = from; j < to && !escaped; j++) escaped = body[j] === BACKSLASH;
+  if (!escaped) return -1;
+  let key: unknown;
+  try {
+    key = JSON.parse(body.toString('utf8', from - 1, to + 1));
+  } catch {
+    return -1;
+  }
+  return keys.findIndex((k) => k.toString('utf8') === key);
 }
 
 /** The index just after the string that opens at `at` (a quote), or -1 if it never closes. */

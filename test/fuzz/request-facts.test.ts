@@ -44,7 +44,10 @@ const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
 const member = fc.tuple(
   fc.constantFrom('model', 'stream', 'messages', 'mod', 'streams', 'x'),
   fc.oneof(value, fc.constantFrom(true, 'glm-4.7', 'glm\\u002d4.7')),
+  fc.boolean(),
 );
+/** A key as JSON text, its second letter now and then written as an escape (valid JSON, the same key). */
+const keyText = (k: string, escaped: boolean) => (escaped && k.length > 1 ? `"${k[0]}\\u00${k.charCodeAt(1).toString(16)}${k.slice(2)}"` : JSON.stringify(k));
 const spacing = fc.constantFrom('', ' ', '\n  ', '\t', '\r\n');
 
 /** A JSON object written by hand from members (duplicates kept, as clients may send them), with any spacing. */
@@ -53,7 +56,7 @@ const objectText = fc
   .map(([members, a, b]) =>
     members.length === 0
       ? `${a}{${b}}${a}`
-      : `${a}{${members.map(([k, v]) => `${b}${JSON.stringify(k)}${a}:${b}${k === 'model' && v === 'glm\\u002d4.7' ? '"glm\\u002d4.7"' : JSON.stringify(v ?? null, null, b.length > 1 ? 1 : undefined)}${a}`).join(',')}}${b}`,
+      : `${a}{${members.map(([k, v, escaped]) => `${b}${keyText(k, escaped)}${a}:${b}${k === 'model' && v === 'glm\\u002d4.7' ? '"glm\\u002d4.7"' : JSON.stringify(v ?? null, null, b.length > 1 ? 1 : undefined)}${a}`).join(',')}}${b}`,
   );
 
 describe('fuzz: request facts', () => {
