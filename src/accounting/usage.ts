@@ -1,4 +1,4 @@
-import { isRecord } from '../lib/json.js';
+import { isRecord, parseJson } from '../lib/json.js';
 
 /**
  * Token usage as the upstream reports it, normalised to four directions that never double
@@ -66,12 +66,8 @@ export function usageFromResponseBody(readUsage: (usage: unknown) => TokenUsage 
     usageJson = undefined;
   }
   if (usageJson === undefined) {
-    try {
-      const parsed: unknown = JSON.parse(body.toString('utf8'));
-      usageJson = isRecord(parsed) ? parsed.usage : undefined;
-    } catch {
-      return undefined;
-    }
+    const parsed = parseJson(body);
+    usageJson = isRecord(parsed) ? parsed.usage : undefined;
   }
   const usage = readUsage(usageJson);
   return usage && totalTokens(usage) > 0 ? usage : undefined;

@@ -1,5 +1,5 @@
 import type { ErrorFacts } from './dialect.js';
-import { isRecord } from '../lib/json.js';
+import { isRecord, parseJson } from '../lib/json.js';
 
 /**
  * What a translated route tells its client about an upstream error: the upstream's own
@@ -8,16 +8,13 @@ import { isRecord } from '../lib/json.js';
  */
 export function upstreamErrorFacts(status: number, body: Buffer): ErrorFacts {
   const facts: ErrorFacts = { status, type: errorTypeFor(status), message: `The upstream answered ${status}.` };
-  try {
-    const parsed: unknown = JSON.parse(body.toString('utf8'));
-    const inner = isRecord(parsed) && isRecord(parsed.error) ? parsed.error : parsed;
-    if (isRecord(inner)) {
-      const text = inner.message ?? inner.msg;
-      if (typeof text === 'string') facts.message = text;
-      if (typeof inner.code === 'string' || typeof inner.code === 'number') facts.code = String(inner.code);
-    }
-  } catch {
-    // not JSON: keep the generic message
+  // A body that is not JSON keeps the generic message.
+  const parsed = parseJson(body);
+  const inner = isRecord(parsed) && isRecord(parsed.error) ? parsed.error : parsed;
+  if (isRecord(inner)) {
+    const text = inner.message ?? inner.msg;
+    if (typeof text === 'string') facts.message = text;
+    if (typeof inner.code === 'string' || typeof inner.code === 'number') facts.code = String(inner.code);
   }
   return facts;
 }

@@ -512,13 +512,7 @@ function refusal(e: ErrorFacts): ProxyError {
 
 /** A whole upstream answer in the client's API; a body that is not JSON translates as empty. */
 function translateAnswer(translation: Translation, payload: Buffer, context: unknown): Buffer {
-  let json: unknown;
-  try {
-    json = JSON.parse(payload.toString('utf8'));
-  } catch {
-    json = undefined;
-  }
-  return Buffer.from(JSON.stringify(translation.response(json, context)));
+  return Buffer.from(JSON.stringify(translation.response(parseJson(payload), context)));
 }
 
 /** Whether the request body is read as JSON: not empty, and not declared as something else. */
