@@ -6,6 +6,9 @@
 //
 // Usage: npm run bench:instructions -- [--requests 3000] [--rounds 8] [--warm 15000]
 //   [--concurrency 32] [--compare DIR] [--only bare,proxy,proxyWarn] [--out FILE]
+//   [--stream CHUNKS]: streamed answers instead: every round counts `--requests` streams of one
+//   chunk and as many of CHUNKS chunks (written --interval ms apart, default 20), and reports
+//   instructions per stream (its start, first chunk and end) and per further chunk.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,8 +32,11 @@ const opts = {
   concurrency: Number(flag('--concurrency', 32)),
   compare: flag('--compare', undefined),
   only: flag('--only', undefined)?.split(','),
-  out: flag('--out', `${root}bench/results/instructions.json`),
+  stream: flag('--stream', undefined) === undefined ? undefined : Number(flag('--stream')),
+  interval: Number(flag('--interval', 20)),
+  out: flag('--out', undefined),
 };
+opts.out ??= `${root}bench/results/${opts.stream ? 'instructions-stream' : 'instructions'}.json`;
 // Under valgrind a target runs ~50 times slower, so the pauses between rounds look to V8 like
 // idle time: its memory reducer then collects the old generation and old bytecode is flushed
 // and recompiled, which at full speed under steady load does not happen (one full collection
@@ -51,6 +57,7 @@ const port = () => nextPort++;
 const upstreamPort = port();
 const upstreamBase = `http://127.0.0.1:${upstreamPort}`;
 const BODY = JSON.stringify({ model: 'glm-4.7', messages: [{ role: 'user', content: 'Say hello in five words.' }] });
+const STREAM_BODY = JSON.stringify({ model: 'glm-4.7', stream: true, messages: [{ role: 'user', content: 'Stream me something.' }] });
 const work = mkdtempSync(join(tmpdir(), 'zai-instructions-'));
 
 /** Every target: how to start it, where its chat route is. */
@@ -72,13 +79,18 @@ function targetSpecs() {
   return Object.fromEntries(names.map((n) => [n, all[n]]));
 }
 
-/** Exactly `n` POSTs, `concurrency` at a time, each answered before the next on its lane. */
-async function load(pool, path, n) {
+/**
+ * Exactly `n` POSTs, `concurrency` at a time, each answered before the next on its lane; with
+ * `chunks`, streamed answers of that many chunks.
+ */
+async function load(pool, path, n, chunks) {
   let left = n;
   let failed = 0;
+  const body = chunks ? STREAM_BODY : BODY;
+  if (chunks) path = `${path}?chunks=${chunks}&interval=${opts.interval}`;
   const lane = async () => {
     while (left-- > 0) {
-      const r = await pool.request({ path, method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY });
+      const r = await pool.request({ path, method: 'POST', headers: { 'content-type': 'application/json' }, body });
       await r.body.arrayBuffer();
       if (r.statusCode !== 200) failed++;
     }
@@ -121,22 +133,43 @@ async function measure(name, spec) {
     throw err;
   }
   const pool = new Pool(origin, { connections: opts.concurrency });
-  const perRequest = [];
-  let failed = await load(pool, spec.path, opts.warm);
-  for (let round = 0; round < opts.rounds; round++) {
+  // Instructions per request of one counted load.
+  const counted = async (chunks) => {
     execFileSync('callgrind_control', ['-z', String(child.pid)], { stdio: 'ignore' });
     execFileSync('callgrind_control', ['-i', 'on', String(child.pid)], { stdio: 'ignore' });
-    failed += await load(pool, spec.path, opts.requests);
-    perRequest.push(mainThreadInstructions(child.pid) / opts.requests);
+    failed += await load(pool, spec.path, opts.requests, chunks);
+    const count = mainThreadInstructions(child.pid) / opts.requests;
     execFileSync('callgrind_control', ['-i', 'off', String(child.pid)], { stdio: 'ignore' });
+    return count;
+  };
+  const perRequest = [];
+  const perChunk = [];
+  let failed = await load(pool, spec.path, opts.stream ? opts.warm / 10 : opts.warm, opts.stream);
+  if (opts.stream) failed += await load(pool, spec.path, opts.warm / 2, 1);
+  for (let round = 0; round < opts.rounds; round++) {
+    if (!opts.stream) {
+      perRequest.push(await counted(undefined));
+      continue;
+    }
+    const one = await counted(1);
+    perRequest.push(one);
+    perChunk.push(((await counted(opts.stream)) - one) / (opts.stream - 1));
   }
   await pool.close();
   child.kill('SIGTERM');
   await Promise.race([new Promise((r) => child.once('exit', r)), sleep(20_000)]);
   if (child.exitCode === null) child.kill('SIGKILL');
   const used = perRequest.slice(SETTLING_ROUNDS);
-  console.error(`${name}: ${perRequest.map((v) => Math.round(v)).join(', ')} instructions/request by round`);
-  return { perRequest: used, all: perRequest.map(Math.round), failed, median: median(used) };
+  const usedChunk = perChunk.slice(SETTLING_ROUNDS);
+  console.error(`${name}: ${perRequest.map((v) => Math.round(v)).join(', ')} instructions/${opts.stream ? 'stream' : 'request'} by round`);
+  if (opts.stream) console.error(`${name}: ${perChunk.map((v) => Math.round(v)).join(', ')} instructions/further chunk by round`);
+  return {
+    perRequest: used,
+    all: perRequest.map(Math.round),
+    failed,
+    median: median(used),
+    ...(opts.stream ? { perChunk: usedChunk, chunkMedian: median(usedChunk) } : {}),
+  };
 }
 
 const up = start(process.execPath, [`${root}bench/upstream.mjs`, String(upstreamPort)]);
@@ -145,21 +178,23 @@ try {
   const results = {};
   for (const [name, spec] of Object.entries(targetSpecs())) results[name] = await measure(name, spec);
   const bare = results.bare;
-  const rows = Object.entries(results).map(([name, r]) => {
-    const ratios = r.perRequest.map((v) => v / bare.median);
-    return {
-      name,
-      thousands: spread(
-        r.perRequest.map((v) => v / 1000),
-        1,
-      ),
-      vsBare: spread(ratios),
-      failed: r.failed,
-    };
-  });
-  let table = `${opts.rounds} rounds of ${opts.requests} requests at c${opts.concurrency} after ${opts.warm} to warm up; the first ${SETTLING_ROUNDS} not used\n\n`;
-  table += '| target | instructions per request (thousands) | ÷ bare (median of bare) | non-2xx |\n|---|---|---|---|\n';
-  for (const r of rows) table += `| ${r.name} | ${fmt(r.thousands)} | ${fmt(r.vsBare)} | ${r.failed} |\n`;
+  const thousands = (values) => spread(values.map((v) => v / 1000), 1);
+  const rows = Object.entries(results).map(([name, r]) => ({
+    name,
+    thousands: thousands(r.perRequest),
+    vsBare: spread(r.perRequest.map((v) => v / bare.median)),
+    ...(opts.stream ? { chunk: thousands(r.perChunk), chunkVsBare: spread(r.perChunk.map((v) => v / bare.chunkMedian)) } : {}),
+    failed: r.failed,
+  }));
+  const what = opts.stream ? `streams (of 1 and of ${opts.stream} chunks ${opts.interval} ms apart)` : 'requests';
+  let table = `${opts.rounds} rounds of ${opts.requests} ${what} at c${opts.concurrency} after warming up; the first ${SETTLING_ROUNDS} not used\n\n`;
+  if (opts.stream) {
+    table += '| target | per stream of one chunk (thousands) | ÷ bare | per further chunk (thousands) | ÷ bare | non-2xx |\n|---|---|---|---|---|---|\n';
+    for (const r of rows) table += `| ${r.name} | ${fmt(r.thousands)} | ${fmt(r.vsBare)} | ${fmt(r.chunk)} | ${fmt(r.chunkVsBare)} | ${r.failed} |\n`;
+  } else {
+    table += '| target | instructions per request (thousands) | ÷ bare (median of bare) | non-2xx |\n|---|---|---|---|\n';
+    for (const r of rows) table += `| ${r.name} | ${fmt(r.thousands)} | ${fmt(r.vsBare)} | ${r.failed} |\n`;
+  }
   console.log(table);
   mkdirSync(dirname(opts.out), { recursive: true });
   writeFileSync(opts.out, `${JSON.stringify({ opts, results, rows, table }, null, 2)}\n`);

@@ -18,12 +18,51 @@ function read(dialect: Dialect, text: string, opts?: { collectText?: boolean; ma
 
 const sse = (...events: string[]) => events.map((e) => `data: ${e}\n\n`).join('');
 
-test('OpenAI: usage from the final chunk, cached tokens split out, text includes reasoning', () => {
+test('OpenAI: usage from the final chunk, cached tokens split out; text, reasoning included, only when usage is missing', () => {
   const r = read('openai', OPENAI_STREAM, { collectText: true });
   assert.deepEqual(r.usage, { input: 20, output: 42, cacheRead: 100, cacheWrite: 0 });
-  assert.equal(r.outputText, 'Thinking éHello 世界 🌍!');
+  assert.equal(r.outputText, '', 'usage was reported: no estimate needs the text');
   assert.equal(r.complete, true);
   assert.equal(r.malformedEvents, 0);
+  const withoutUsage = OPENAI_STREAM.replace(/"usage":\{[^}]*\}\}?/, '"usage":null');
+  const estimated = read('openai', withoutUsage, { collectText: true });
+  assert.equal(estimated.usage, undefined);
+  assert.equal(estimated.outputText, 'Thinking éHello 世界 🌍!');
+});
+
+test('text events are parsed only if the stream ends without usage, or once they outgrow the hold', () => {
+  const parsed: unknown[] = [];
+  const counting = (holdBytes?: number) => {
+    const events = openaiChat.streamEvents();
+    const read = events.read.bind(events);
+    events.read = (event, text) => {
+      parsed.push(event);
+      return read(event, text);
+    };
+    return new StreamUsageReader(events, { collectText: true, ...(holdBytes === undefined ? {} : { holdBytes }) });
+  };
+  const text = (n: number) => Array.from({ length: n }, (_, i) => `{"choices":[{"delta":{"content":"t${i} "}}],"usage":null}`);
+  const usage = '{"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":30}}';
+  let r = counting();
+  r.push(Buffer.from(sse(...text(30), usage, '[DONE]')));
+  assert.deepEqual(r.finish().usage, { input: 9, output: 30, cacheRead: 0, cacheWrite: 0 });
+  assert.equal(parsed.length, 1, 'only the usage event');
+  parsed.length = 0;
+  r = counting();
+  r.push(Buffer.from(sse(...text(30), '[DONE]')));
+  assert.equal(
+    r.finish().outputText,
+    text(30)
+      .map((_, i) => `t${i} `)
+      .join(''),
+  );
+  assert.equal(parsed.length, 30, 'no usage: every text event, once');
+  parsed.length = 0;
+  r = counting(500);
+  r.push(Buffer.from(sse(...text(30))));
+  assert.ok(parsed.length >= 20, `past 500 held characters, events are parsed as they come (${parsed.length})`);
+  r.push(Buffer.from(sse(usage, '[DONE]')));
+  assert.equal(r.finish().outputText, '');
 });
 
 test('OpenAI: usage on the chunk that also carries the finish reason', () => {
@@ -62,7 +101,7 @@ test('OpenAI: split into 1..7-byte chunks with CRLF gives the same result', () =
 test('Anthropic on Z.AI: zeros in message_start, two cumulative message_deltas: the last wins, never a sum', () => {
   const r = read('anthropic', ZAI_ANTHROPIC_STREAM, { collectText: true });
   assert.deepEqual(r.usage, { input: 300, output: 25, cacheRead: 50, cacheWrite: 0 });
-  assert.equal(r.outputText, 'Let me think: üBonjour 世界');
+  assert.equal(r.outputText, '');
   assert.equal(r.complete, true);
   assert.equal(r.malformedEvents, 0);
   const fast = read('anthropic', ZAI_ANTHROPIC_STREAM);
@@ -90,9 +129,9 @@ test('a stream cut mid-way is incomplete, with the usage of what arrived', () =>
   const r = read('anthropic', ZAI_ANTHROPIC_STREAM.slice(0, cutAt), { collectText: true });
   assert.equal(r.complete, false);
   assert.deepEqual(r.usage, { input: 300, output: 10, cacheRead: 50, cacheWrite: 0 }, 'the first delta arrived whole');
-  assert.equal(r.outputText, 'Let me think: üBonjour 世界');
-  const early = read('anthropic', ZAI_ANTHROPIC_STREAM.slice(0, ZAI_ANTHROPIC_STREAM.indexOf('event: message_delta')));
+  const early = read('anthropic', ZAI_ANTHROPIC_STREAM.slice(0, ZAI_ANTHROPIC_STREAM.indexOf('event: message_delta')), { collectText: true });
   assert.equal(early.usage, undefined, 'zeros from message_start alone are no usage');
+  assert.equal(early.outputText, 'Let me think: üBonjour 世界', 'so the text is there for an estimate');
   const openaiCut = read('openai', OPENAI_STREAM.slice(0, OPENAI_STREAM.indexOf('"usage"')), { collectText: true });
   assert.equal(openaiCut.complete, false);
   assert.equal(openaiCut.usage, undefined);

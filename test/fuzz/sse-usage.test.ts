@@ -243,6 +243,43 @@ describe('fuzz: usage extractors', () => {
       );
     });
 
+    it(`${name}: holding events until the usage is known changes nothing but the text of a stream that reported usage`, () => {
+      // Frames of a real stream, with junk (malformed events, comments) mixed in anywhere.
+      const junk = fc.oneof(hostileText, fc.constantFrom('data: {not json\n\n', 'data: [1,2]\n\n', ': ping\n\n'));
+      fc.assert(
+        fc.property(
+          spec,
+          fc.array(junk, { maxLength: 3 }),
+          fc.nat(),
+          fc.integer({ min: 1, max: 400 }),
+          fc.integer({ min: 0, max: 80 }),
+          cuts,
+          (c, extra, where, hold, max, at) => {
+            const frames = streamOf(c).map((e) => e.text);
+            frames.splice(where % (frames.length + 1), 0, ...extra);
+            const chunks = splitAt(Buffer.from(frames.join(''), 'utf8'), at);
+            const readWith = (holdBytes: number) => {
+              const reader = new StreamUsageReader(dialect.streamEvents(), { collectText: true, maxTextBytes: max, holdBytes });
+              for (const chunk of chunks) reader.push(chunk);
+              return reader.finish();
+            };
+            const eager = readWith(0);
+            const held = readWith(hold);
+            assert.deepEqual(held.usage, eager.usage);
+            assert.equal(held.complete, eager.complete);
+            if (eager.usage) {
+              assert.equal(held.outputText, '', 'no estimate is made: the text is not read');
+            } else {
+              assert.equal(held.outputText, eager.outputText);
+              assert.equal(held.textTruncated, eager.textTruncated);
+              assert.equal(held.malformedEvents, eager.malformedEvents);
+            }
+          },
+        ),
+        runs(300),
+      );
+    });
+
     it(`${name}: a non-streamed body's usage is found by the fast path exactly as by a full parse`, () => {
       // Extra top-level fields before usage (where Z.AI puts it: last), whose text may mention
       // "usage" and braces, must not mislead the scan.
