@@ -178,7 +178,8 @@ try {
   const results = {};
   for (const [name, spec] of Object.entries(targetSpecs())) results[name] = await measure(name, spec);
   const bare = results.bare;
-  const thousands = (values) => spread(values.map((v) => v / 1000), 1);
+  const inThousands = (v) => v / 1000;
+  const thousands = (values) => spread(values.map(inThousands), 1);
   const rows = Object.entries(results).map(([name, r]) => ({
     name,
     thousands: thousands(r.perRequest),
