@@ -32,7 +32,7 @@ const opts = {
   concurrency: Number(flag('--concurrency', 32)),
   compare: flag('--compare', undefined),
   only: flag('--only', undefined)?.split(','),
-  stream: flag('--stream', undefined) === undefined ? undefined : Number(flag('--stream')),
+  stream: flag('--stream') && Number(flag('--stream')),
   interval: Number(flag('--interval', 20)),
   out: flag('--out', undefined),
 };

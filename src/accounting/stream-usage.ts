@@ -48,7 +48,7 @@ export interface StreamUsageResult {
 
 export const DEFAULT_MAX_TEXT_BYTES = 1024 * 1024;
 /** Characters of unparsed events (and text) a stream may hold while its usage is unknown. */
-export const DEFAULT_HOLD_BYTES = 64 * 1024;
+const DEFAULT_HOLD_BYTES = 64 * 1024;
 
 type Json = Record<string, unknown>;
 const isEmpty = (u: TokenUsage) => u.input === 0 && u.output === 0 && u.cacheRead === 0 && u.cacheWrite === 0;
@@ -104,13 +104,15 @@ export class StreamUsageReader {
     if (usage && isEmpty(usage)) usage = undefined;
     if (this.held) {
       // Read before the held events are: what they say can no longer change the usage.
-      if (usage) this.held = undefined;
-      else
+      if (usage) {
+        this.held = undefined;
+      } else {
         try {
           this.parseHeld();
         } catch {
           this.malformed++;
         }
+      }
     }
     // One literal, then usage added: a spread before the other members made V8 miss its
     // store cache for each of them on every stream.
@@ -135,7 +137,11 @@ export class StreamUsageReader {
     if (!this.collectText && !mayCarryUsage) return;
     if (e.event === 'ping') return;
     if (this.held && !mayCarryUsage) return this.hold(e, e.data.length);
-    const event = this.parse(e.data);
+    this.read(e.data);
+  }
+
+  private read(data: string): void {
+    const event = this.parse(data);
     if (event && this.events.read(event, this.sink) === true) this.complete = true;
   }
 
@@ -158,8 +164,7 @@ export class StreamUsageReader {
         this.addText(entry);
         continue;
       }
-      const event = this.parse(entry.data);
-      if (event && this.events.read(event, this.sink) === true) this.complete = true;
+      this.read(entry.data);
     }
   }
 
