@@ -10,9 +10,11 @@ import { isRecord } from '../lib/json.js';
  * business (src/dialects); this reader only drives it.
  *
  * The text is only needed when the stream reports no usage, which Z.AI's streams do on their
- * last event. So events that cannot carry usage are first held as they came (up to
- * `holdBytes` per stream) and parsed only if the stream ends without usage; a stream whose
- * held events outgrow that bound has them parsed then, and every later one as it comes.
+ * last event. So while it may not be needed, only events that can carry usage are parsed, and
+ * the stream's bytes are copied aside (up to `holdBytes`, off the JS heap: an object kept per
+ * event made every garbage collection copy it while the stream lasted). A stream that ends
+ * without usage is read again from those bytes, text and all; one that outgrows the bound is
+ * read again then, and every later event as it comes.
  */
 
 /** Receives pieces of generated text (answer, reasoning, tool-call arguments); ignores non-strings. */
@@ -47,24 +49,25 @@ export interface StreamUsageResult {
 }
 
 export const DEFAULT_MAX_TEXT_BYTES = 1024 * 1024;
-/** Characters of unparsed events (and text) a stream may hold while its usage is unknown. */
+/** Bytes of a stream held aside while its usage is unknown. */
 const DEFAULT_HOLD_BYTES = 64 * 1024;
+/** The first allocation of a stream's hold; it doubles as the stream grows. */
+const FIRST_HOLD_BYTES = 4 * 1024;
 
 type Json = Record<string, unknown>;
 const isEmpty = (u: TokenUsage) => u.input === 0 && u.output === 0 && u.cacheRead === 0 && u.cacheWrite === 0;
 
 export class StreamUsageReader {
-  private readonly events: StreamEvents;
-  private readonly collectText: boolean;
+  private readonly newEvents: () => StreamEvents;
+  private events: StreamEvents;
   private readonly maxTextBytes: number;
-  private readonly parser: SseParser;
   private readonly holdBytes: number;
-  private readonly sink: TextSink | undefined;
-  /**
-   * While the text may not be needed: events not yet parsed, and text pieces of events that
-   * were (a usage event may carry text too), in stream order.
-   */
-  private held: (SseEvent | string)[] | undefined;
+  private parser: SseParser;
+  /** Receives text while it is read; undefined while it is not (not collected, or held). */
+  private sink: TextSink | undefined;
+  /** The stream's bytes are being held aside (`held`, allocated on the first chunk). */
+  private holding: boolean;
+  private held: Buffer | undefined;
   private heldBytes = 0;
   private text: string[] = [];
   private textBytes = 0;
@@ -73,13 +76,15 @@ export class StreamUsageReader {
   private malformed = 0;
   private finished: StreamUsageResult | undefined;
 
-  constructor(events: StreamEvents, opts: { collectText?: boolean; maxTextBytes?: number; holdBytes?: number } = {}) {
-    this.events = events;
-    this.collectText = opts.collectText ?? false;
+  /** `events` gives a fresh view of the stream's dialect: a stream read again gets a new one. */
+  constructor(events: () => StreamEvents, opts: { collectText?: boolean; maxTextBytes?: number; holdBytes?: number } = {}) {
+    this.newEvents = events;
+    this.events = events();
+    const collectText = opts.collectText ?? false;
     this.maxTextBytes = opts.maxTextBytes ?? DEFAULT_MAX_TEXT_BYTES;
     this.holdBytes = opts.holdBytes ?? DEFAULT_HOLD_BYTES;
-    this.sink = this.collectText ? (v) => (this.held ? this.holdText(v) : this.addText(v)) : undefined;
-    if (this.collectText && this.holdBytes > 0) this.held = [];
+    this.holding = collectText && this.holdBytes > 0;
+    this.sink = collectText && !this.holding ? (v) => this.addText(v) : undefined;
     this.parser = new SseParser((e) => this.onEvent(e));
   }
 
@@ -87,6 +92,7 @@ export class StreamUsageReader {
   push(chunk: Buffer): void {
     if (this.finished) return;
     try {
+      if (this.holding) this.hold(chunk);
       this.parser.push(chunk);
     } catch {
       this.malformed++;
@@ -102,13 +108,14 @@ export class StreamUsageReader {
     }
     let usage = this.events.usage();
     if (usage && isEmpty(usage)) usage = undefined;
-    if (this.held) {
-      // Read before the held events are: what they say can no longer change the usage.
+    if (this.holding) {
+      // The usage is taken before the stream is read again: text events cannot change it.
       if (usage) {
         this.held = undefined;
       } else {
         try {
-          this.parseHeld();
+          this.readHeld();
+          this.parser.end();
         } catch {
           this.malformed++;
         }
@@ -133,39 +140,41 @@ export class StreamUsageReader {
       this.complete = true;
       return;
     }
-    const mayCarryUsage = this.events.mayCarryUsage(e);
-    if (!this.collectText && !mayCarryUsage) return;
+    if (!this.sink && !this.events.mayCarryUsage(e)) return;
     if (e.event === 'ping') return;
-    if (this.held && !mayCarryUsage) return this.hold(e, e.data.length);
-    this.read(e.data);
-  }
-
-  private read(data: string): void {
-    const event = this.parse(data);
+    const event = this.parse(e.data);
     if (event && this.events.read(event, this.sink) === true) this.complete = true;
   }
 
-  private hold(entry: SseEvent | string, size: number): void {
-    this.held!.push(entry);
-    this.heldBytes += size;
-    if (this.heldBytes > this.holdBytes) this.parseHeld();
-  }
-
-  private holdText(value: unknown): void {
-    if (typeof value === 'string' && value.length > 0) this.hold(value, value.length);
-  }
-
-  /** Parses what was held, in order, and reads every later event as it comes. */
-  private parseHeld(): void {
-    const held = this.held!;
-    this.held = undefined;
-    for (const entry of held) {
-      if (typeof entry === 'string') {
-        this.addText(entry);
-        continue;
-      }
-      this.read(entry.data);
+  /** Copies `chunk` aside, or reads the stream again from its start when the hold is outgrown. */
+  private hold(chunk: Buffer): void {
+    const bytes = this.heldBytes + chunk.length;
+    if (bytes > this.holdBytes) return this.readHeld();
+    if (!this.held || bytes > this.held.length) {
+      const size = Math.min(this.holdBytes, Math.max(bytes, FIRST_HOLD_BYTES, 2 * (this.held?.length ?? 0)));
+      const bigger = Buffer.allocUnsafeSlow(size);
+      this.held?.copy(bigger, 0, 0, this.heldBytes);
+      this.held = bigger;
     }
+    chunk.copy(this.held, this.heldBytes);
+    this.heldBytes = bytes;
+  }
+
+  /**
+   * Reads what was held from its start, text and all, with a fresh parser and dialect view
+   * (which then read every later event as it comes). They see every event the first reading
+   * parsed, so what they count replaces its counts.
+   */
+  private readHeld(): void {
+    const held = this.held?.subarray(0, this.heldBytes);
+    this.holding = false;
+    this.held = undefined;
+    this.events = this.newEvents();
+    this.sink = (v) => this.addText(v);
+    this.complete = false;
+    this.malformed = 0;
+    this.parser = new SseParser((e) => this.onEvent(e));
+    if (held) this.parser.push(held);
   }
 
   private parse(data: string): Json | undefined {

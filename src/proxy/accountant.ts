@@ -83,7 +83,7 @@ export class Accountant {
   streamTap(ex: Exchange): StreamUsageReader | undefined {
     if (!ex.route.readsUsage) return undefined;
     try {
-      return new StreamUsageReader(ex.route.dialect.streamEvents(), { collectText: this.estimating && ex.route.consumes });
+      return new StreamUsageReader(ex.route.dialect.streamEvents, { collectText: this.estimating && ex.route.consumes });
     } catch (err) {
       this.failed(err);
       return undefined;

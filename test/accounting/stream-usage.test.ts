@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { StreamUsageReader } from '../../src/accounting/stream-usage.js';
 import { openaiChat } from '../../src/dialects/openai-chat.js';
 import { anthropicMessages } from '../../src/dialects/anthropic-messages.js';
@@ -9,7 +11,7 @@ type Dialect = keyof typeof DIALECTS;
 import { OPENAI_STREAM, REAL_ANTHROPIC_STREAM, ZAI_ANTHROPIC_STREAM, withLineEnding } from './support.js';
 
 function read(dialect: Dialect, text: string, opts?: { collectText?: boolean; maxTextBytes?: number }, chunkSize = 0) {
-  const r = new StreamUsageReader(DIALECTS[dialect].streamEvents(), opts);
+  const r = new StreamUsageReader(DIALECTS[dialect].streamEvents, opts);
   const bytes = Buffer.from(text);
   if (chunkSize <= 0) r.push(bytes);
   else for (let i = 0; i < bytes.length; i += chunkSize) r.push(bytes.subarray(i, i + chunkSize));
@@ -32,15 +34,16 @@ test('OpenAI: usage from the final chunk, cached tokens split out; text, reasoni
 
 test('text events are parsed only if the stream ends without usage, or once they outgrow the hold', () => {
   const parsed: unknown[] = [];
-  const counting = (holdBytes?: number) => {
+  const countingEvents = () => {
     const events = openaiChat.streamEvents();
     const read = events.read.bind(events);
     events.read = (event, text) => {
       parsed.push(event);
       return read(event, text);
     };
-    return new StreamUsageReader(events, { collectText: true, ...(holdBytes === undefined ? {} : { holdBytes }) });
+    return events;
   };
+  const counting = (holdBytes?: number) => new StreamUsageReader(countingEvents, { collectText: true, ...(holdBytes === undefined ? {} : { holdBytes }) });
   const text = (n: number) => Array.from({ length: n }, (_, i) => `{"choices":[{"delta":{"content":"t${i} "}}],"usage":null}`);
   const usage = '{"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":30}}';
   let r = counting();
@@ -63,6 +66,25 @@ test('text events are parsed only if the stream ends without usage, or once they
   assert.ok(parsed.length >= 20, `past 500 held characters, events are parsed as they come (${parsed.length})`);
   r.push(Buffer.from(sse(usage, '[DONE]')));
   assert.equal(r.finish().outputText, '');
+});
+
+test('a held stream costs the JS heap nothing per event: its bytes are kept off it', () => {
+  // Kept as one object per event, 200 streams of a few hundred events each were copied by
+  // every young-generation collection while they lasted, and then promoted.
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const event = Buffer.from(sse('{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"tok "}}]}'));
+  const heapWith = (events: number) => {
+    const readers = Array.from({ length: 200 }, () => new StreamUsageReader(openaiChat.streamEvents, { collectText: true }));
+    for (const r of readers) for (let i = 0; i < events; i++) r.push(Buffer.from(event));
+    gc();
+    const used = process.memoryUsage().heapUsed;
+    for (const r of readers) assert.equal(r.finish().outputText, 'tok '.repeat(events), 'the held stream is read again whole');
+    return used;
+  };
+  heapWith(5);
+  const perEvent = (heapWith(105) - heapWith(5)) / (200 * 100);
+  assert.ok(perEvent < 24, `${perEvent.toFixed(1)} bytes of JS heap per held event`);
 });
 
 test('OpenAI: usage on the chunk that also carries the finish reason', () => {
@@ -162,7 +184,7 @@ test('collected text stops at maxTextBytes on a character boundary', () => {
 });
 
 test('finish() is idempotent and later pushes are ignored', () => {
-  const r = new StreamUsageReader(openaiChat.streamEvents());
+  const r = new StreamUsageReader(openaiChat.streamEvents);
   r.push(Buffer.from(sse('{"usage":{"prompt_tokens":1,"completion_tokens":1}}')));
   const first = r.finish();
   r.push(Buffer.from(sse('{"usage":{"prompt_tokens":5,"completion_tokens":5}}')));

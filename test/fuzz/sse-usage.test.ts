@@ -135,7 +135,7 @@ function expectedUsage(dialect: 'OpenAI' | 'Anthropic', c: CompletionSpec, strea
 }
 
 function readStream(dialect: (typeof dialects)[number][1], chunks: readonly Buffer[], collectText = false) {
-  const reader = new StreamUsageReader(dialect.streamEvents(), { collectText });
+  const reader = new StreamUsageReader(dialect.streamEvents, { collectText });
   for (const c of chunks) reader.push(c);
   return reader.finish();
 }
@@ -230,7 +230,7 @@ describe('fuzz: usage extractors', () => {
               .join(''),
             'utf8',
           );
-          const reader = new StreamUsageReader(dialect.streamEvents(), { collectText: true, maxTextBytes: max });
+          const reader = new StreamUsageReader(dialect.streamEvents, { collectText: true, maxTextBytes: max });
           for (const chunk of splitAt(buf, at)) reader.push(chunk);
           const r = reader.finish();
           assert.ok(Buffer.byteLength(r.outputText) <= max, `${Buffer.byteLength(r.outputText)} > ${max}`);
@@ -259,7 +259,7 @@ describe('fuzz: usage extractors', () => {
             frames.splice(where % (frames.length + 1), 0, ...extra);
             const chunks = splitAt(Buffer.from(frames.join(''), 'utf8'), at);
             const readWith = (holdBytes: number) => {
-              const reader = new StreamUsageReader(dialect.streamEvents(), { collectText: true, maxTextBytes: max, holdBytes });
+              const reader = new StreamUsageReader(dialect.streamEvents, { collectText: true, maxTextBytes: max, holdBytes });
               for (const chunk of chunks) reader.push(chunk);
               return reader.finish();
             };
