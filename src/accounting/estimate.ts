@@ -7,8 +7,8 @@ import { isRecord } from '../lib/json.js';
  * quickest to load (bench/tokenizers.ts; figures in README.md). GLM's own tokenizer is not on
  * npm, so this is an estimate and is labelled as one (usage source `estimated`).
  *
- * The tokenizer (about 40 MB) is loaded on the first estimate, never at proxy start, so a
- * proxy with estimation off or always-reported usage never pays for it.
+ * The tokenizer (about 40 MB) is loaded on the first estimate. The proxy estimates on a thread
+ * of its own (token-counter.ts), so the tokenizer never enters the heap that relays requests.
  */
 
 type CountTokens = (text: string) => number;

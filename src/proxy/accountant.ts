@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { FastHistogram } from '../metrics/fast.js';
 import type { Logger } from '../log/logger.js';
-import { estimateTokens, promptText } from '../accounting/estimate.js';
+import { promptText } from '../accounting/estimate.js';
+import type { TokenCounter } from '../accounting/token-counter.js';
 import { StreamUsageReader } from '../accounting/stream-usage.js';
 import { usageFromResponseBody, type TokenUsage } from '../accounting/usage.js';
 import type { UsageRecorder, UsageSource } from '../accounting/recorder.js';
@@ -33,6 +34,7 @@ export interface Exchange {
  */
 export class Accountant {
   private readonly failureLog = new FailureCounter();
+  private readonly estimating: boolean;
 
   /** Accounting failures so far (visible in /health). */
   get failures(): number {
@@ -43,9 +45,12 @@ export class Accountant {
     private readonly recorder: UsageRecorder,
     private readonly countDuration: FastHistogram,
     private readonly models: ModelLabels,
-    private readonly estimating: boolean,
+    /** Counts tokens for an estimate; undefined when counting is off (TOKEN_COUNTING_ENABLED). */
+    private readonly tokens: TokenCounter | undefined,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.estimating = tokens !== undefined;
+  }
 
   /** Adds the usage headers of a non-streaming answer to `into`; reads the usage once for settle() too. */
   usageHeaders(ex: Exchange, payload: Buffer, into: HeaderList): void {
@@ -122,9 +127,10 @@ export class Accountant {
   }
 
   private async estimate(ex: Exchange, outputText: () => string): Promise<void> {
+    const tokens = this.tokens!;
     try {
       const started = performance.now();
-      const [input, output] = await Promise.all([estimateTokens(promptText(parseJson(ex.requestBody))), estimateTokens(outputText())]);
+      const [input, output] = await Promise.all([tokens.count(promptText(parseJson(ex.requestBody))), tokens.count(outputText())]);
       this.countDuration.observe((performance.now() - started) / 1000);
       this.record(ex, { input, output, cacheRead: 0, cacheWrite: 0 }, 'estimated');
     } catch (err) {

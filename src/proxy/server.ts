@@ -7,7 +7,7 @@ import { createMetrics, type Metrics } from '../metrics/catalogue.js';
 import { ModelLabels } from '../metrics/labels.js';
 import { loadPriceTable } from '../accounting/pricing.js';
 import { UsageRecorder } from '../accounting/recorder.js';
-import { warmTokenizer } from '../accounting/estimate.js';
+import { TokenCounter } from '../accounting/token-counter.js';
 import { Admission, admissionOptionsFrom } from '../limits/admission.js';
 import { clearQuotaSampleAge, connectPacing, DEFAULT_PACING_FLOOR_RPS, QuotaPacer, QuotaPoller, quotaPollerOptionsFrom } from '../quota/index.js';
 import { Accountant } from './accountant.js';
@@ -85,13 +85,8 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger; worker?: W
   poller?.start();
 
   const requestMetrics = new RequestMetrics(metrics, log);
-  const accountant = new Accountant(
-    new UsageRecorder(metrics, prices),
-    metrics.zai_proxy_token_count_duration_seconds,
-    new ModelLabels(),
-    env.TOKEN_COUNTING_ENABLED,
-    log,
-  );
+  const tokens = env.TOKEN_COUNTING_ENABLED ? new TokenCounter() : undefined;
+  const accountant = new Accountant(new UsageRecorder(metrics, prices), metrics.zai_proxy_token_count_duration_seconds, new ModelLabels(), tokens, log);
   const bodyBudget = new BodyBudget(env.MAX_HELD_BODY_BYTES);
   const clientKeys = new KeyRing(env.PROXY_API_KEYS);
   const administrators = env.ADMIN_TOKEN !== undefined ? new KeyRing([env.ADMIN_TOKEN]) : clientKeys;
@@ -313,12 +308,10 @@ export async function startProxy(env: ProxyEnv, opts: { log?: Logger; worker?: W
       }
       server.closeAllConnections();
       await closed;
-      await Promise.allSettled([admission.close(), poller?.stop(), split?.close(), pools.close()]);
+      await Promise.allSettled([admission.close(), poller?.stop(), split?.close(), pools.close(), tokens?.close()]);
       accessLog.flush(); // every finished request's line, before the caller flushes the logger
     })());
 
-  // The tokenizer takes ~150 ms to load: pay that right after start, not on a request.
-  if (env.TOKEN_COUNTING_ENABLED) setImmediate(warmTokenizer);
   // A worker is one part of the proxy: the primary says `listening` once every worker is.
   if (worker) log.info({ worker: worker.slot, pid: process.pid, address: url }, 'worker listening');
   else log.info({ url, variant: env.DEPLOYMENT_VARIANT, version: build.version }, 'zai-proxy listening');

@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { TokenCounter } from '../../src/accounting/token-counter.js';
+
+const tokenizerLoadedHere = () => Object.keys(createRequire(import.meta.url).cache).some((path) => path.includes('gpt-tokenizer'));
+
+test('counts on its own thread: the tokenizer never enters this one', async () => {
+  const counter = new TokenCounter();
+  try {
+    assert.equal(await counter.count('Hello, world!'), 4);
+    assert.equal(await counter.count(''), 0);
+    assert.equal(tokenizerLoadedHere(), false);
+  } finally {
+    await counter.close();
+  }
+});
+
+test("a 1 MB prompt is counted without holding this thread's loop", async () => {
+  const counter = new TokenCounter();
+  try {
+    await counter.count('warm up');
+    const text = 'The quick brown fox jumps over the lazy dog; '.repeat(24_000);
+    const delay = monitorEventLoopDelay({ resolution: 1 });
+    delay.enable();
+    const tokens = await counter.count(text);
+    delay.disable();
+    assert.ok(tokens > 200_000 && tokens < 300_000, `${tokens} tokens`);
+    // Counted here, the loop would be held ~20 ms at a time (4 ms slices on an idle machine).
+    assert.ok(delay.max / 1e6 < 50, `loop delay max ${(delay.max / 1e6).toFixed(1)} ms`);
+  } finally {
+    await counter.close();
+  }
+});
+
+test('counts answer in order under many at once, and a closed counter starts a new thread', async () => {
+  const counter = new TokenCounter();
+  const texts = Array.from({ length: 50 }, (_, i) => Array.from({ length: i + 1 }, () => 'word').join(' '));
+  const counts = await Promise.all(texts.map((t) => counter.count(t)));
+  assert.deepEqual(
+    counts,
+    texts.map((_, i) => i + 1),
+  );
+  await counter.close();
+  assert.equal(await counter.count('Hello, world!'), 4, 'the next count starts a new thread');
+  await counter.close();
+});
+
+test('counts still owed when the thread goes fail, and do not hang', async () => {
+  const counter = new TokenCounter();
+  await counter.count('warm up');
+  const owed = counter.count('word '.repeat(200_000));
+  await counter.close();
+  await assert.rejects(owed, /exited/);
+});
