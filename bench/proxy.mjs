@@ -5,7 +5,7 @@
 // difference) taken within one round, with its spread (min–max). Method: bench/README.md.
 //
 // Usage: npm run bench -- [--rounds 5] [--duration 5] [--streams 200] [--chunks 50]
-//   [--interval 20] [--requests 100000] [--soak MINUTES] [--compare DIR] [--workers N]
+//   [--interval 20] [--ramp 1000] [--requests 100000] [--soak MINUTES] [--compare DIR] [--workers N]
 //   [--only throughput,stream,large,memory] [--out FILE] [--profile DIR]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -30,6 +30,7 @@ const opts = {
   streams: num('--streams', 200),
   chunks: num('--chunks', 50),
   intervalMs: num('--interval', 20),
+  rampMs: num('--ramp', 1000),
   requests: num('--requests', 100_000),
   soakMin: num('--soak', 0),
   compare: flag('--compare', undefined),
@@ -144,26 +145,26 @@ function throughput(script) {
   return out;
 }
 
-function streamRun(name) {
+/** One batch of streams against `name`: opened at once, or spread evenly over `rampMs`. */
+function streamRun(name, rampMs = 0) {
   const t = targets[name];
-  const out = execFileSync(process.execPath, [`${root}bench/stream-client.mjs`, t.url, String(opts.streams), String(opts.chunks), String(opts.intervalMs)], {
-    encoding: 'utf8',
-  });
-  return JSON.parse(out);
+  const args = [`${root}bench/stream-client.mjs`, t.url, String(opts.streams), String(opts.chunks), String(opts.intervalMs), String(rampMs)];
+  return JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' }));
 }
 
-async function streaming() {
+async function streaming(rampMs) {
   const rows = Object.fromEntries(names().map((n) => [n, []]));
   for (let round = 0; round < opts.rounds; round++) {
     for (const name of rotated(names(), round)) {
-      // RSS while the streams are held: sampled halfway through their expected length.
+      // RSS while the most streams are held: halfway through streams opened at once, at the
+      // end of the ramp for the others.
       const t = targets[name];
       let rssHolding = NaN;
-      const sampler = sleep((opts.chunks * opts.intervalMs) / 2).then(() => (rssHolding = treeRssMb(t.pid)));
+      const sampler = sleep(rampMs > 0 ? rampMs : (opts.chunks * opts.intervalMs) / 2).then(() => (rssHolding = treeRssMb(t.pid)));
       const run = await new Promise((resolve, reject) =>
         setImmediate(() => {
           try {
-            resolve(streamRun(name));
+            resolve(streamRun(name, rampMs));
           } catch (e) {
             reject(e);
           }
@@ -265,9 +266,14 @@ function table(result) {
     if (t.proxy?.vsWarn)
       lines.push('', `access log on vs LOG_LEVEL=warn: req/s ratio ${fmt(t.proxy.vsWarn.rpsRatio)}, p50 c1 difference ${fmt(t.proxy.vsWarn.addedP50ms)} ms`);
   }
-  const s = result.streaming;
-  if (s) {
+  for (const [s, title] of [
+    [result.streaming, `${opts.streams} streams opened at once`],
+    [result.streamingRamp, `${opts.streams} streams opened over ${opts.rampMs} ms`],
+  ]) {
+    if (!s) continue;
     lines.push(
+      '',
+      title,
       '',
       '| target | TTFB p50 ms | TTFB p99 ms | TTFB p99 − direct | TTFB p50 − bare | chunk delay p50 / p99 / max ms | chunk p99 ÷ bare | coalesced | failed | RSS holding MB |',
       '|---|---|---|---|---|---|---|---|---|---|',
@@ -309,7 +315,10 @@ try {
   for (const n of names()) wrk(targets[n].url, { connections: 8, durationS: Math.min(2, opts.durationS), script: small });
   const result = { opts: { ...opts, only: [...opts.only] }, loadBefore: load, targets: names() };
   if (opts.only.has('throughput')) result.throughput = throughput(small);
-  if (opts.only.has('stream')) result.streaming = await streaming();
+  if (opts.only.has('stream')) {
+    result.streaming = await streaming(0);
+    result.streamingRamp = await streaming(opts.rampMs);
+  }
   if (opts.only.has('large')) result.largePrompts = await largePrompts(large);
   if (opts.only.has('memory')) result.memory = memory(small);
   if (opts.soakMin > 0) result.soak = await soak(small, large);

@@ -1,15 +1,17 @@
-// Opens many concurrent streams at once against one target and reports, per stream, the time
-// to first byte and, per chunk, the delay between the upstream writing it (its "t" stamp) and
-// its arrival here. A socket read holding more than one stamped chunk means something on the
-// path held chunks back and sent them together (coalescing).
-// Usage: node bench/stream-client.mjs <url> <streams> <chunks> <interval ms>  → JSON on stdout
+// Opens many concurrent streams against one target and reports, per stream, the time to first
+// byte and, per chunk, the delay between the upstream writing it (its "t" stamp) and its
+// arrival here. A socket read holding more than one stamped chunk means something on the path
+// held chunks back and sent them together (coalescing). The streams open at once, or with
+// <ramp ms> evenly spread over that many milliseconds.
+// Usage: node bench/stream-client.mjs <url> <streams> <chunks> <interval ms> [ramp ms]  → JSON on stdout
 import { request, Agent } from 'node:http';
 import { quantile } from './lib/stats.mjs';
 
-const [url, streamsArg, chunksArg, intervalArg] = process.argv.slice(2);
+const [url, streamsArg, chunksArg, intervalArg, rampArg = '0'] = process.argv.slice(2);
 const streams = Number(streamsArg);
 const chunks = Number(chunksArg);
 const interval = Number(intervalArg);
+const ramp = Number(rampArg);
 const now = () => performance.timeOrigin + performance.now();
 const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
 const body = JSON.stringify({ model: 'glm-4.7', stream: true, messages: [{ role: 'user', content: 'Stream me something.' }] });
@@ -48,7 +50,8 @@ function one() {
   });
 }
 
-const results = await Promise.all(Array.from({ length: streams }, one));
+const startAfter = (i) => (ramp > 0 ? new Promise((r) => setTimeout(r, (i * ramp) / streams)).then(one) : one());
+const results = await Promise.all(Array.from({ length: streams }, (_, i) => startAfter(i)));
 const ttfb = results.map((r) => r.ttfbMs);
 const delays = results.flatMap((r) => r.delays);
 const r3 = (v) => +v.toFixed(3);

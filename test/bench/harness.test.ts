@@ -16,14 +16,33 @@ test('the bench harness runs one minimal round of every scenario', { skip: wrk.s
   const out = join(mkdtempSync(join(tmpdir(), 'zai-bench-')), 'result.json');
   await promisify(execFile)(
     process.execPath,
-    ['bench/proxy.mjs', '--rounds', '1', '--duration', '1', '--streams', '4', '--chunks', '3', '--interval', '5', '--requests', '200', '--out', out],
+    [
+      'bench/proxy.mjs',
+      '--rounds',
+      '1',
+      '--duration',
+      '1',
+      '--streams',
+      '4',
+      '--chunks',
+      '3',
+      '--interval',
+      '5',
+      '--ramp',
+      '20',
+      '--requests',
+      '200',
+      '--out',
+      out,
+    ],
     { cwd: root, timeout: 160_000 },
   );
   const result = JSON.parse(readFileSync(out, 'utf8'));
   for (const name of ['direct', 'bare', 'proxy', 'proxyWarn']) {
     assert.ok(result.throughput[name].rps32.median > 0, `${name} served requests`);
     assert.equal(result.throughput[name].errors, 0, `${name} answered every request with 2xx`);
-    assert.equal(result.streaming[name].failedStreams, 0, `${name} relayed every stream whole`);
+    assert.equal(result.streaming[name].failedStreams, 0, `${name} relayed every stream opened at once whole`);
+    assert.equal(result.streamingRamp[name].failedStreams, 0, `${name} relayed every ramped stream whole`);
     assert.ok(result.largePrompts[name].rps.median > 0, `${name} took 1 MB prompts`);
     assert.ok(result.memory[name].rssAfterMb > 0);
   }
