@@ -1,16 +1,16 @@
+// The thread behind TokenCounter (token-counter.ts): counts every text it is sent with
+// estimateTokens, which takes turns and bounds its backlog as it would on any thread, and
+// answers with the count or the error's message. It loads the tokenizer as it starts.
 import { parentPort } from 'node:worker_threads';
 import { estimateTokens, warmTokenizer } from './estimate.js';
 
-/**
- * The thread behind TokenCounter (token-counter.ts): counts every text it is sent with
- * estimateTokens, which takes turns and bounds its backlog as it would on any thread, and
- * answers with the count or the error's message.
- */
+/** A text to count, sent to the thread. */
 export interface CountRequest {
   id: number;
   text: string;
 }
 
+/** The thread's answer to the request with the same id: its count, or why there is none. */
 export interface CountAnswer {
   id: number;
   tokens?: number;
