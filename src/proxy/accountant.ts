@@ -34,7 +34,6 @@ export interface Exchange {
  */
 export class Accountant {
   private readonly failureLog = new FailureCounter();
-  private readonly estimating: boolean;
 
   /** Accounting failures so far (visible in /health). */
   get failures(): number {
@@ -48,9 +47,7 @@ export class Accountant {
     /** Counts tokens for an estimate; undefined when counting is off (TOKEN_COUNTING_ENABLED). */
     private readonly tokens: TokenCounter | undefined,
     private readonly log: Logger,
-  ) {
-    this.estimating = tokens !== undefined;
-  }
+  ) {}
 
   /** Adds the usage headers of a non-streaming answer to `into`; reads the usage once for settle() too. */
   usageHeaders(ex: Exchange, payload: Buffer, into: HeaderList): void {
@@ -61,7 +58,7 @@ export class Accountant {
       this.failed(err);
     }
     if (!ex.usage) {
-      if (ex.route.consumes && this.estimating) into.push('x-zai-proxy-usage-source', 'estimated');
+      if (ex.route.consumes && this.tokens) into.push('x-zai-proxy-usage-source', 'estimated');
       return;
     }
     ex.source = 'reported';
@@ -80,15 +77,15 @@ export class Accountant {
     if (ex.st.status >= 300) return;
     if (ex.usage) return this.record(ex, ex.usage, 'reported');
     if (!ex.route.consumes) return;
-    if (!this.estimating) return this.record(ex, undefined, 'none');
-    void this.estimate(ex, () => completionText(ex.route.dialect, payload));
+    if (!this.tokens) return this.record(ex, undefined, 'none');
+    void this.estimate(ex, this.tokens, () => completionText(ex.route.dialect, payload));
   }
 
   /** A reader that watches a stream as it is relayed, for consuming routes only. */
   streamTap(ex: Exchange): StreamUsageReader | undefined {
     if (!ex.route.readsUsage) return undefined;
     try {
-      return new StreamUsageReader(ex.route.dialect.streamEvents, { collectText: this.estimating && ex.route.consumes });
+      return new StreamUsageReader(ex.route.dialect.streamEvents, { collectText: this.tokens !== undefined && ex.route.consumes });
     } catch (err) {
       this.failed(err);
       return undefined;
@@ -122,12 +119,11 @@ export class Accountant {
     }
     if (result.usage) return this.record(ex, result.usage, 'reported');
     if (!ex.route.consumes) return;
-    if (!this.estimating) return this.record(ex, undefined, 'none');
-    void this.estimate(ex, () => result.outputText);
+    if (!this.tokens) return this.record(ex, undefined, 'none');
+    void this.estimate(ex, this.tokens, () => result.outputText);
   }
 
-  private async estimate(ex: Exchange, outputText: () => string): Promise<void> {
-    const tokens = this.tokens!;
+  private async estimate(ex: Exchange, tokens: TokenCounter, outputText: () => string): Promise<void> {
     try {
       const started = performance.now();
       const [input, output] = await Promise.all([tokens.count(promptText(parseJson(ex.requestBody))), tokens.count(outputText())]);
