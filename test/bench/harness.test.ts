@@ -16,25 +16,7 @@ test('the bench harness runs one minimal round of every scenario', { skip: wrk.s
   const out = join(mkdtempSync(join(tmpdir(), 'zai-bench-')), 'result.json');
   await promisify(execFile)(
     process.execPath,
-    [
-      'bench/proxy.mjs',
-      '--rounds',
-      '1',
-      '--duration',
-      '1',
-      '--streams',
-      '4',
-      '--chunks',
-      '3',
-      '--interval',
-      '5',
-      '--ramp',
-      '20',
-      '--requests',
-      '200',
-      '--out',
-      out,
-    ],
+    [...'bench/proxy.mjs --rounds 1 --duration 1 --streams 4 --chunks 3 --interval 5 --ramp 20 --requests 200 --out'.split(' '), out],
     { cwd: root, timeout: 160_000 },
   );
   const result = JSON.parse(readFileSync(out, 'utf8'));
