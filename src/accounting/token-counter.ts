@@ -2,19 +2,6 @@ import { Worker } from 'node:worker_threads';
 import { approximateTokens, QUEUE_MAX_CHARS } from './estimate.js';
 import type { CountAnswer, CountRequest } from './token-thread.js';
 
-/**
- * Local token estimates, counted on a thread of their own (token-thread.ts). The tokenizer
- * is tens of megabytes in some hundred thousand objects: in the proxy's heap, every full
- * garbage collection marked them and came more often, pausing every stream in flight (up to
- * 15 ms, measured with 200 streams). On its own thread it costs the proxy's heap nothing, its
- * load never stalls a request, and counting a large prompt never holds the proxy's loop.
- *
- * The thread starts on the first count and keeps the process alive only while it owes counts.
- * It stops after `idleMs` without one: an idle thread never collects its garbage, so what its
- * heap grew to under large prompts would stay for good. If
- * it fails, the counts it owed fail (the accountant counts them) and the next count starts a
- * new one.
- */
 /** How long the thread waits for another count before it stops. */
 const IDLE_MS = 30_000;
 /**
@@ -25,6 +12,18 @@ const IDLE_MS = 30_000;
  */
 const THREAD_HEAP = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 160 };
 
+/**
+ * Local token estimates, counted on a thread of their own (token-thread.ts). The tokenizer
+ * is tens of megabytes in some hundred thousand objects: in the proxy's heap, every full
+ * garbage collection marked them and came more often, pausing every stream in flight (up to
+ * 15 ms, measured with 200 streams). On its own thread it costs the proxy's heap nothing, its
+ * load never stalls a request, and counting a large prompt never holds the proxy's loop.
+ *
+ * The thread starts on the first count and keeps the process alive only while it owes counts.
+ * It stops after `idleMs` without one: an idle thread never collects its garbage, so what its
+ * heap grew to under large prompts would stay for good. If it fails, the counts it owed fail
+ * (the accountant counts them) and the next count starts a new one.
+ */
 export class TokenCounter {
   private thread: Worker | undefined;
   private nextId = 0;
