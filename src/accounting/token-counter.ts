@@ -7,7 +7,7 @@ const IDLE_MS = 30_000;
 /**
  * The thread's heap: the tokenizer (~40 MB), the texts it owes (at most QUEUE_MAX_CHARS) and
  * its working set. Under 1 MB prompts at c8 the proxy peaked at 406 MB of RSS with V8's
- * defaults for the thread, 274 MB with these (271 MB when it counted on its own loop), with
+ * defaults for the thread, 274 MB with these (271 MB when the proxy counted on its own loop), with
  * the same throughput and no count failed.
  */
 const THREAD_HEAP = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 160 };

@@ -1,6 +1,6 @@
 // The thread behind TokenCounter (token-counter.ts): counts every text it is sent with
-// estimateTokens, which takes turns and bounds its backlog as it would on any thread, and
-// answers with the count or the error's message. It loads the tokenizer as it starts.
+// estimateTokens, one large text at a time, and answers with the count or the error's
+// message. It loads the tokenizer as it starts. What it is sent is bounded by the counter.
 import { parentPort } from 'node:worker_threads';
 import { estimateTokens, warmTokenizer } from './estimate.js';
 
