@@ -55,6 +55,14 @@ const results = await Promise.all(Array.from({ length: streams }, (_, i) => star
 const ttfb = results.map((r) => r.ttfbMs);
 const delays = results.flatMap((r) => r.delays);
 const r3 = (v) => +v.toFixed(3);
+// Every delay in DELAY_BIN_MS bins, [bin, count] for the bins hit: the runner pools them over
+// rounds, so a tail quantile can be read from all of a target's chunks at once.
+const DELAY_BIN_MS = 0.1;
+const bins = new Map();
+for (const d of delays) {
+  const b = Math.max(0, Math.round(d / DELAY_BIN_MS));
+  bins.set(b, (bins.get(b) ?? 0) + 1);
+}
 process.stdout.write(
   JSON.stringify({
     streams,
@@ -63,5 +71,6 @@ process.stdout.write(
     chunkDelayMs: { p50: r3(quantile(delays, 0.5)), p99: r3(quantile(delays, 0.99)), max: r3(Math.max(...delays)) },
     coalescedChunks: results.reduce((a, r) => a + r.coalesced, 0),
     chunks: delays.length,
+    delayBins: { widthMs: DELAY_BIN_MS, counts: [...bins].sort((a, b) => a[0] - b[0]) },
   }),
 );

@@ -20,3 +20,18 @@ export function spread(xs, digits = 3) {
 }
 
 export const fmt = (s) => `${s.median} (${s.min}–${s.max})`;
+
+/** Quantile `q` of delays pooled from binned counts ([bin, count] lists of one bin width). */
+export function pooledQuantile(binLists, widthMs, q) {
+  const counts = new Map();
+  for (const list of binLists) for (const [bin, n] of list) counts.set(bin, (counts.get(bin) ?? 0) + n);
+  const sorted = [...counts].sort((a, b) => a[0] - b[0]);
+  const total = sorted.reduce((a, [, n]) => a + n, 0);
+  const rank = Math.max(1, Math.ceil(q * total));
+  let seen = 0;
+  for (const [bin, n] of sorted) {
+    seen += n;
+    if (seen >= rank) return +(bin * widthMs).toFixed(3);
+  }
+  return NaN;
+}

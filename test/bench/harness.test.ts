@@ -16,11 +16,11 @@ test('the bench harness runs one minimal round of every scenario', { skip: wrk.s
   const out = join(mkdtempSync(join(tmpdir(), 'zai-bench-')), 'result.json');
   await promisify(execFile)(
     process.execPath,
-    [...'bench/proxy.mjs --rounds 1 --duration 1 --streams 4 --chunks 3 --interval 5 --ramp 20 --requests 200 --out'.split(' '), out],
+    [...'bench/proxy.mjs --rounds 1 --duration 1 --streams 4 --chunks 3 --interval 5 --ramp 20 --requests 200 --twin --out'.split(' '), out],
     { cwd: root, timeout: 160_000 },
   );
   const result = JSON.parse(readFileSync(out, 'utf8'));
-  for (const name of ['direct', 'bare', 'proxy', 'proxyWarn']) {
+  for (const name of ['direct', 'bare', 'bareTwin', 'proxy', 'proxyWarn']) {
     assert.ok(result.throughput[name].rps32.median > 0, `${name} served requests`);
     assert.equal(result.throughput[name].errors, 0, `${name} answered every request with 2xx`);
     assert.equal(result.streaming[name].failedStreams, 0, `${name} relayed every stream opened at once whole`);
@@ -30,6 +30,8 @@ test('the bench harness runs one minimal round of every scenario', { skip: wrk.s
   }
   assert.ok(result.throughput.proxy.vsBare.rpsRatio.n === 1 && result.throughput.proxy.vsWarn);
   assert.ok(Number.isFinite(result.largePrompts.proxy.eventLoopP99ms.median));
+  // Pooled over rounds: every chunk of the 4 streams × 3 chunks counted, a positive delay.
+  assert.ok(result.streaming.proxy.chunkP99PooledMs > 0 && Number.isFinite(result.streamingRamp.bareTwin.chunkP99PooledRatioVsBare));
   assert.match(result.table, /\| proxy \|/);
 });
 
