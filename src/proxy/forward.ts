@@ -22,7 +22,7 @@ import {
   upstreamTimeout,
   upstreamUnavailable,
 } from './errors.js';
-import { type AttemptDeadline, DeadlineTimers } from './deadline.js';
+import { DeadlineTimers } from './deadline.js';
 import { SecretRedactor } from './redact.js';
 import type { KeyRing } from './keys.js';
 import { BodyBudgetExhausted, type BodyBudget } from './body-budget.js';
@@ -66,6 +66,7 @@ export interface ForwarderOptions {
 const ERROR_BODY_MAX = 1024 * 1024;
 /** How long a broken stream's error event may wait for a slow client before the socket goes. */
 const FAILED_STREAM_FLUSH_MS = 10_000;
+const EMPTY = Buffer.alloc(0);
 /** Largest non-streaming response the proxy will hold to read its usage. */
 const RESPONSE_BODY_MAX = 256 * 1024 * 1024;
 
@@ -264,7 +265,14 @@ export class Forwarder {
     const deadline = this.deadlines.arm(a.deadlineAt, call);
     st.upstreamCall = call;
     if (st.clientGone) call.abort();
+    const end = (outcome: AttemptOutcome) => {
+      st.upstreamCall = undefined;
+      st.deadlineHit = deadline.expired;
+      deadline.clear();
+      permit?.release(outcome);
+    };
     let outcome: AttemptOutcome = 'network_error';
+    let streaming = false;
     try {
       try {
         await call.head();
@@ -272,19 +280,20 @@ export class Forwarder {
         st.upstreamMs += performance.now() - sentAt;
         return networkFailure(err, a.reject);
       }
-      const done =
-        call.statusCode >= 400
-          ? await this.upstreamFailed(a, call, sentAt)
-          : isEventStream(call.headers['content-type'])
-            ? await this.relayStream(a, call, sentAt, deadline)
-            : await this.relayWhole(a, call, sentAt);
+      if (call.statusCode < 400 && isEventStream(call.headers['content-type'])) {
+        const failure = await this.streamStart(a, call, sentAt);
+        if (failure) return failure;
+        deadline.clear();
+        // From here the stream ends the attempt itself, from undici's callbacks.
+        this.relayStream(a, call, sentAt, end);
+        streaming = true;
+        return undefined;
+      }
+      const done = call.statusCode >= 400 ? await this.upstreamFailed(a, call, sentAt) : await this.relayWhole(a, call, sentAt);
       outcome = done.outcome;
       return done.failure;
     } finally {
-      st.upstreamCall = undefined;
-      st.deadlineHit = deadline.expired;
-      deadline.clear();
-      permit?.release(outcome);
+      if (!streaming) end(outcome);
     }
   }
 
@@ -344,24 +353,28 @@ export class Forwarder {
   }
 
   /**
-   * A streamed answer. Nothing is committed until the first chunk arrives, so an empty or
-   * failed stream can still be retried; after that, every chunk is relayed as it comes, and a
-   * stream that breaks ends in a visible failure, never as if complete.
+   * Waits for a stream's first chunk. Nothing is committed to the client before it, so an
+   * empty or failed stream can still be retried: its failure is returned.
    */
-  private async relayStream(a: AttemptContext, call: UpstreamCall, sentAt: number, deadline: AttemptDeadline): Promise<Attempted> {
-    const { res, route, st, exchange } = a;
-    let first: Buffer | undefined;
+  private async streamStart(a: AttemptContext, call: UpstreamCall, sentAt: number): Promise<AttemptFailure | undefined> {
+    let error: unknown;
     try {
-      first = await call.next();
+      if (await call.bodyStarted()) return undefined;
     } catch (err) {
-      st.upstreamMs += performance.now() - sentAt;
-      return { outcome: 'network_error', failure: truncatedFailure(err, 'empty_streaming', a.reject) };
+      error = err;
     }
-    if (first === undefined) {
-      st.upstreamMs += performance.now() - sentAt;
-      return { outcome: 'network_error', failure: truncatedFailure(undefined, 'empty_streaming', a.reject) };
-    }
-    deadline.clear();
+    a.st.upstreamMs += performance.now() - sentAt;
+    return truncatedFailure(error, 'empty_streaming', a.reject);
+  }
+
+  /**
+   * A streamed answer from its first chunk on: every chunk is relayed as it comes, and a
+   * stream that breaks ends in a visible failure, never as if complete. It runs on undici's
+   * callbacks, with no request-path frame waiting on it (each would stay alive as long as the
+   * stream, for every young collection to copy), and calls `end` with its outcome once.
+   */
+  private relayStream(a: AttemptContext, call: UpstreamCall, sentAt: number, end: (outcome: AttemptOutcome) => void): void {
+    const { res, route, st, exchange } = a;
     const tap = this.accountant.streamTap(exchange);
     const translator = route.translation?.stream?.(exchange.translationContext);
     const outHeaders = clientResponseHeaderList(call.headers);
@@ -370,7 +383,7 @@ export class Forwarder {
     st.status = call.statusCode;
     res.writeHead(call.statusCode, outHeaders);
     st.firstByteAt = performance.now();
-    let last: Buffer = first;
+    let last: Buffer = EMPTY;
     // Relays one chunk; false when the client is not keeping up (the upstream pauses until it drains).
     const relay = (chunk: Buffer): boolean => {
       last = chunk;
@@ -381,30 +394,35 @@ export class Forwarder {
     };
     const onDrain = () => call.resume();
     res.on('drain', onDrain);
-    let ended = false;
-    try {
-      if (!relay(first)) call.pause();
-      await call.flow(relay);
+    const finish = (err: Error | undefined) => {
+      res.off('drain', onDrain);
       // Closed cleanly but before its end event (`[DONE]`, `message_stop`): as cut as a reset.
-      if (!translator && tap && !this.accountant.streamComplete(tap))
-        throw Object.assign(new Error('upstream stream ended before its end event'), { code: 'INCOMPLETE_STREAM' });
-      ended = true;
-    } catch (err) {
-      if (!st.clientGone) {
+      const ended = err === undefined && (translator !== undefined || tap === undefined || this.accountant.streamComplete(tap));
+      if (!ended && !st.clientGone) {
         this.metrics.upstreamError('stream_aborted');
-        this.log.warn({ route: route.label, err: errorCode(err) }, 'upstream stream ended early');
+        this.log.warn({ route: route.label, err: err ? errorCode(err) : 'INCOMPLETE_STREAM' }, 'upstream stream ended early');
         st.streamFailed = true;
       }
-    } finally {
-      res.off('drain', onDrain);
-    }
-    st.lastByteAt = performance.now();
-    st.upstreamMs += st.lastByteAt - sentAt;
-    // A translated stream closes in its own API (a failed response); a relayed one gets its dialect's error event.
-    if (st.streamFailed) failStream(res, translator ? translator.end(false) : streamErrorAfter(last, route.dialect));
-    else if (!st.clientGone) res.end(translator?.end(ended));
-    this.accountant.settleStream(exchange, tap);
-    return { outcome: ended ? 'ok' : 'network_error' };
+      st.lastByteAt = performance.now();
+      st.upstreamMs += st.lastByteAt - sentAt;
+      // A translated stream closes in its own API (a failed response); a relayed one gets its dialect's error event.
+      if (st.streamFailed) failStream(res, translator ? translator.end(false) : streamErrorAfter(last, route.dialect));
+      else if (!st.clientGone) res.end(translator?.end(ended));
+      this.accountant.settleStream(exchange, tap);
+      return ended;
+    };
+    call.flow(relay, (err) => {
+      let outcome: AttemptOutcome = 'network_error';
+      try {
+        if (finish(err)) outcome = 'ok';
+      } catch (thrown) {
+        // No request-path frame is left to catch this: what it would have done.
+        this.log.error({ err: (thrown as Error).message, route: route.label }, 'request failed inside the proxy');
+        res.destroy();
+      } finally {
+        end(outcome);
+      }
+    });
   }
 
   /** Sends an upstream error answer to the client, with the hints clients need to come back. */

@@ -25,9 +25,11 @@ export function abortedError(): Error {
  *
  * - `head()` waits for the status and headers;
  * - `readAll(max)` gathers a whole body (error bodies, non-streaming answers);
- * - `next()` waits for the first chunk of a stream (nothing is committed to the client before
- *   it), then `flow(sink)` hands every further chunk to `sink` as it arrives, pausing the
- *   upstream socket while `sink` says the client is not keeping up, until `resume()`.
+ * - `bodyStarted()` waits for the first chunk of a stream (nothing is committed to the client
+ *   before it), then `flow(sink, done)` hands every chunk to `sink` as it arrives, pausing the
+ *   upstream socket while `sink` says the client is not keeping up, until `resume()`, and
+ *   calls `done` when the body ends or fails. A callback, not a promise: a stream can last
+ *   minutes, and whoever awaited it would keep its suspended frame alive all that time.
  *
  * `abort()` stops the call at any point (client gone, deadline passed); whatever waits then
  * fails with the abort error, as it does with any network failure.
@@ -54,6 +56,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   /** Past this many buffered bytes the call fails with BodyTooLarge (readAll). */
   private limit = Number.POSITIVE_INFINITY;
   private sink: ((chunk: Buffer) => boolean) | undefined;
+  /** Told when a flowing body ends (no argument) or fails. */
+  private done: ((err?: Error) => void) | undefined;
   private waiter: Waiter | undefined;
 
   /** Sends `request` on `dispatcher`. */
@@ -78,26 +82,28 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     return this.waitFor(() => this.ended).then(gather);
   }
 
-  /** The next buffered chunk, or undefined when the body ended. */
-  async next(): Promise<Buffer | undefined> {
-    for (;;) {
-      if (this.chunks.length > 0) return this.take();
-      if (this.failure) throw this.failure;
-      if (this.ended) return undefined;
-      await this.waitFor(() => this.chunks.length > 0 || this.ended);
-    }
+  /**
+   * True once the body's first chunk is in (it stays buffered for `flow`), false if the body
+   * ended empty; fails if the call failed before then, even with chunks buffered.
+   */
+  async bodyStarted(): Promise<boolean> {
+    if (this.chunks.length === 0 && !this.failure && !this.ended) await this.waitFor(() => this.chunks.length > 0 || this.ended);
+    if (this.failure) throw this.failure;
+    return this.chunks.length > 0;
   }
 
   /**
-   * Hands every further chunk to `sink` (buffered ones first) and resolves when the body ends.
-   * A sink that returns false pauses the upstream until `resume()`.
+   * Hands every further chunk to `sink` (buffered ones first), then calls `done` once: with
+   * nothing when the body ended, with the error when it failed (at once if it already did).
+   * A sink that returns false pauses the upstream until `resume()`. Neither may throw into
+   * undici: a sink that throws aborts the call; `done` must catch what it raises.
    */
-  flow(sink: (chunk: Buffer) => boolean): Promise<void> {
+  flow(sink: (chunk: Buffer) => boolean, done: (err?: Error) => void): void {
     while (this.chunks.length > 0 && !this.failure) if (!this.deliver(sink, this.take())) this.pause();
     this.sink = sink;
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.ended) return Promise.resolve();
-    return this.waitFor(() => this.ended);
+    if (this.failure) done(this.failure);
+    else if (this.ended) done();
+    else this.done = done;
   }
 
   /** Stops reading from the upstream until `resume()` (the client is not keeping up). */
@@ -155,6 +161,9 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.resumeUpstream = undefined;
     if (this.failure) return;
     this.ended = true;
+    const done = this.done;
+    this.done = undefined;
+    done?.();
     this.wakeUp();
   }
 
@@ -176,13 +185,18 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     try {
       return sink(chunk);
     } catch (err) {
-      this.abort(err as Error);
+      // A body already in whole is not aborted, but it failed all the same.
+      if (this.ended) this.fail(err as Error);
+      else this.abort(err as Error);
       return true;
     }
   }
 
   private fail(err: Error): void {
     this.failure = err;
+    const done = this.done;
+    this.done = undefined;
+    done?.(err);
     const w = this.waiter;
     this.waiter = undefined;
     w?.reject(err);

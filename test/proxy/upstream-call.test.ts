@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import v8 from 'node:v8';
@@ -31,13 +33,13 @@ test('a call whose stream is in flight keeps little of the JS heap: no wrapper o
       for (const call of held) {
         await call.head();
         assert.equal(call.headers['x-request-id'], 'r'.repeat(32));
-        await call.next();
+        assert.equal(await call.bodyStarted(), true);
       }
       return held;
     };
     const end = async (held: UpstreamCall[]) => {
       upstream.send('end');
-      for (const call of held) await call.flow(() => true);
+      for (const call of held) await new Promise((ended) => call.flow(() => true, ended));
     };
     // Twice first: every connection of the pool open and idle, the code paths compiled.
     await end(await hold());
@@ -53,5 +55,26 @@ test('a call whose stream is in flight keeps little of the JS heap: no wrapper o
     assert.ok(perCall < 2200, `${perCall.toFixed(0)} bytes of JS heap per call in flight`);
   } finally {
     upstream.kill();
+  }
+});
+
+test('a sink that throws fails the flow, also when the whole body was already in', async () => {
+  const server = createServer((_req, res) => res.end('data: one\n\n'));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  try {
+    const call = new UpstreamCall(pool, { path: '/', method: 'GET', headers: {}, body: undefined });
+    assert.equal(await call.bodyStarted(), true);
+    await call.readAll(1024); // the body is in whole; its chunk stays buffered for flow
+    const failed = await new Promise<Error | undefined>((done) =>
+      call.flow(() => {
+        throw new Error('the client write broke');
+      }, done),
+    );
+    assert.equal(failed?.message, 'the client write broke');
+  } finally {
+    await pool.close();
+    server.close();
   }
 });

@@ -1,6 +1,7 @@
 // An upstream in its own process (so its objects stay out of the test's heap), for
-// test/proxy/upstream-call.test.ts: every request is answered with a few headers and one
-// event, then held open until the parent sends any message, which ends them all.
+// test/proxy/upstream-call.test.ts and stream-heap.test.ts: every request is answered with a
+// few headers and one event, then held open until the parent sends any message, which ends
+// them all with a usage event and the end of the stream.
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -13,7 +14,7 @@ const server = createServer((req, res) => {
 });
 server.listen(0, '127.0.0.1', () => process.send?.((server.address() as AddressInfo).port));
 process.on('message', () => {
-  for (const res of open) res.end('data: [DONE]\n\n');
+  for (const res of open) res.end('data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}\n\ndata: [DONE]\n\n');
   open.clear();
 });
 process.on('disconnect', () => process.exit(0));
