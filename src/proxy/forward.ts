@@ -249,8 +249,9 @@ export class Forwarder {
 
   /**
    * One upstream attempt. Returns undefined when a response (success or a final upstream
-   * error) was sent to the client, or the failure when nothing reached the client yet and a
-   * retry may be made. The permit is released with what the attempt taught the limiter.
+   * error) was sent to the client, or a stream to it began, or the failure when nothing
+   * reached the client yet and a retry may be made. The permit is released with what the
+   * attempt taught the limiter: a stream's when it ends.
    */
   private async attempt(a: AttemptContext, permit: Permit | undefined): Promise<AttemptFailure | undefined> {
     const { st } = a;

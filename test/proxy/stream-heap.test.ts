@@ -59,7 +59,7 @@ test('a stream in flight keeps little of the proxy heap: no request-path frames 
     gc();
     const perStream = (objectBytes() - before) / streams;
     await end();
-    // 12.1–12.8 KB here (client and upstream sockets included); 15.0–16.7 KB while the
+    // 12.1–12.8 KB here (client and upstream sockets included); 14.9–17.0 KB while the
     // request handler, the forwarder, its attempt and the stream relay each awaited the end.
     assert.ok(perStream < 14_000, `${perStream.toFixed(0)} bytes of JS heap per stream in flight`);
   } finally {
