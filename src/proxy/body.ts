@@ -46,63 +46,79 @@ export function readRequestBody(req: IncomingMessage, res: ServerResponse, max: 
   };
   if (size !== undefined && size > 0 && !take(size)) return Promise.reject(new BodyBudgetExhausted());
   res.on('close', () => budget.give(taken));
-  return readAll(req, max, () => new BodyTooLarge(), 'discard', size === undefined ? take : undefined);
+  return readAll(req, max, size === undefined ? take : undefined);
 }
 
+/** What one read of a body keeps until it settles; on the stream, so its listeners can be shared. */
+interface BodyRead {
+  readonly chunks: Buffer[];
+  size: number;
+  readonly max: number;
+  readonly accept: ((bytes: number) => boolean) | undefined;
+  readonly resolve: (body: Buffer) => void;
+  readonly reject: (err: Error) => void;
+}
+
+const READ = Symbol('body read');
+type Reading = Readable & { [READ]?: BodyRead };
+
 /**
- * Reads a stream to its end, failing with `tooLarge()` once more than `max` bytes arrive; the
- * stream is then destroyed, or with `onTooLarge: 'discard'` left flowing into nothing.
+ * Reads a body to its end, failing with BodyTooLarge once more than `max` bytes arrive (the
+ * rest then flows into nothing).
+ *
+ * The listeners are functions of this module, shared by every read, and the read's state
+ * hangs on the stream until it settles: they stay attached afterwards (taking four off every
+ * request body cost about 800 instructions), and closures of their own would stay alive with
+ * them for as long as the request lasts, a streamed one included.
  */
-export function readAll(
+function readAll(
   stream: Readable,
   max: number,
-  tooLarge: () => Error = () => new BodyTooLarge(),
-  onTooLarge: 'destroy' | 'discard' = 'destroy',
   /** Asked before each chunk is kept; false stops reading with BodyBudgetExhausted. */
-  accept?: (bytes: number) => boolean,
+  accept: ((bytes: number) => boolean) | undefined,
 ): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    // Listeners stay attached once settled (they ignore what follows): taking four off every
-    // request body cost about 800 instructions. Only a refused body stops being listened to.
-    let settled = false;
-    const stop = (err: Error) => {
-      settled = true;
-      stream.off('data', onData);
-      chunks.length = 0;
-      if (onTooLarge === 'destroy') stream.destroy();
-      else stream.resume();
-      reject(err);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) return stop(tooLarge());
-      if (accept && !accept(chunk.length)) return stop(new BodyBudgetExhausted());
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      if (settled) return;
-      settled = true;
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      // The listeners (and so this array) live as long as the request: the chunks must not.
-      chunks.length = 0;
-      resolve(body);
-    };
-    const onError = (err: Error) => {
-      if (settled) return;
-      settled = true;
-      reject(err);
-    };
-    const onClose = () => {
-      // 'close' without 'end': the peer went away mid-body.
-      if (settled) return;
-      settled = true;
-      reject(Object.assign(new Error('stream closed before end'), { code: 'ECONNRESET' }));
-    };
+    (stream as Reading)[READ] = { chunks: [], size: 0, max, accept, resolve, reject };
     stream.on('data', onData);
     stream.on('end', onEnd);
     stream.on('error', onError);
     stream.on('close', onClose);
   });
+}
+
+/** The read in progress on `stream`, taken off it: it settles now. */
+function settle(stream: Reading): BodyRead | undefined {
+  const read = stream[READ];
+  stream[READ] = undefined;
+  return read;
+}
+
+function onData(this: Reading, chunk: Buffer): void {
+  const read = this[READ];
+  if (!read) return;
+  read.size += chunk.length;
+  if (read.size > read.max) return refuse(this, new BodyTooLarge());
+  if (read.accept && !read.accept(chunk.length)) return refuse(this, new BodyBudgetExhausted());
+  read.chunks.push(chunk);
+}
+
+function refuse(stream: Reading, err: Error): void {
+  const read = settle(stream)!;
+  stream.off('data', onData);
+  stream.resume();
+  read.reject(err);
+}
+
+function onEnd(this: Reading): void {
+  const read = settle(this);
+  if (read) read.resolve(read.chunks.length === 1 ? read.chunks[0]! : Buffer.concat(read.chunks, read.size));
+}
+
+function onError(this: Reading, err: Error): void {
+  settle(this)?.reject(err);
+}
+
+function onClose(this: Reading): void {
+  // 'close' without 'end': the peer went away mid-body.
+  settle(this)?.reject(Object.assign(new Error('stream closed before end'), { code: 'ECONNRESET' }));
 }
