@@ -395,27 +395,24 @@ export class Forwarder {
     };
     const onDrain = () => call.resume();
     res.on('drain', onDrain);
-    const finish = (err: Error | undefined) => {
-      res.off('drain', onDrain);
-      // Closed cleanly but before its end event (`[DONE]`, `message_stop`): as cut as a reset.
-      const ended = err === undefined && (translator !== undefined || tap === undefined || this.accountant.streamComplete(tap));
-      if (!ended && !st.clientGone) {
-        this.metrics.upstreamError('stream_aborted');
-        this.log.warn({ route: route.label, err: err ? errorCode(err) : 'INCOMPLETE_STREAM' }, 'upstream stream ended early');
-        st.streamFailed = true;
-      }
-      st.lastByteAt = performance.now();
-      st.upstreamMs += st.lastByteAt - sentAt;
-      // A translated stream closes in its own API (a failed response); a relayed one gets its dialect's error event.
-      if (st.streamFailed) failStream(res, translator ? translator.end(false) : streamErrorAfter(last, route.dialect));
-      else if (!st.clientGone) res.end(translator?.end(ended));
-      this.accountant.settleStream(exchange, tap);
-      return ended;
-    };
     call.flow(relay, (err) => {
       let outcome: AttemptOutcome = 'network_error';
       try {
-        if (finish(err)) outcome = 'ok';
+        res.off('drain', onDrain);
+        // Closed cleanly but before its end event (`[DONE]`, `message_stop`): as cut as a reset.
+        const ended = err === undefined && (translator !== undefined || tap === undefined || this.accountant.streamComplete(tap));
+        if (!ended && !st.clientGone) {
+          this.metrics.upstreamError('stream_aborted');
+          this.log.warn({ route: route.label, err: err ? errorCode(err) : 'INCOMPLETE_STREAM' }, 'upstream stream ended early');
+          st.streamFailed = true;
+        }
+        st.lastByteAt = performance.now();
+        st.upstreamMs += st.lastByteAt - sentAt;
+        // A translated stream closes in its own API (a failed response); a relayed one gets its dialect's error event.
+        if (st.streamFailed) failStream(res, translator ? translator.end(false) : streamErrorAfter(last, route.dialect));
+        else if (!st.clientGone) res.end(translator?.end(ended));
+        this.accountant.settleStream(exchange, tap);
+        if (ended) outcome = 'ok';
       } catch (thrown) {
         // No request-path frame is left to catch this: what it would have done.
         this.log.error({ err: (thrown as Error).message, route: route.label }, 'request failed inside the proxy');

@@ -93,7 +93,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   }
 
   /**
-   * Hands every further chunk to `sink` (buffered ones first), then calls `done` once: with
+   * Hands every chunk to `sink` (buffered ones first), then calls `done` once: with
    * nothing when the body ended, with the error when it failed (at once if it already did).
    * A sink that returns false pauses the upstream until `resume()`. Neither may throw into
    * undici: a sink that throws aborts the call; `done` must catch what it raises.
