@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { StreamUsageReader } from '../../src/accounting/stream-usage.js';
+import { collector } from '../support/heap.js';
 import { openaiChat } from '../../src/dialects/openai-chat.js';
 import { anthropicMessages } from '../../src/dialects/anthropic-messages.js';
 
@@ -71,8 +70,7 @@ test('text events are parsed only if the stream ends without usage, or once they
 test('a held stream costs the JS heap nothing per event: its bytes are kept off it', () => {
   // Kept as one object per event, 200 streams of a few hundred events each were copied by
   // every young-generation collection while they lasted, and then promoted.
-  v8.setFlagsFromString('--expose-gc');
-  const gc = vm.runInNewContext('gc') as () => void;
+  const gc = collector();
   const event = Buffer.from(sse('{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"tok "}}]}'));
   const heapWith = (events: number) => {
     const readers = Array.from({ length: 200 }, () => new StreamUsageReader(openaiChat.streamEvents, { collectText: true }));

@@ -5,24 +5,15 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { Pool } from 'undici';
 import { UpstreamCall } from '../../src/proxy/upstream-call.js';
-
-/** Bytes of live objects on the JS heap; compiled code left out, which grows as it pleases. */
-const objectBytes = () =>
-  v8
-    .getHeapSpaceStatistics()
-    .filter((s) => !s.space_name.startsWith('code'))
-    .reduce((sum, s) => sum + s.space_used_size, 0);
+import { collector, objectBytes } from '../support/heap.js';
 
 test('a call whose stream is in flight keeps little of the JS heap: no wrapper of undici holding its raw headers', async () => {
   // With 200 streams in flight, what each keeps alive is copied by every young collection
   // and then promoted; undici's adapter for handlers of its newer callback API kept two
   // objects and every raw header buffer of the answer for as long as the stream lasted.
-  v8.setFlagsFromString('--expose-gc');
-  const gc = vm.runInNewContext('gc') as () => void;
+  const gc = collector();
   const upstream = fork(join(import.meta.dirname, 'support/holding-upstream.ts'), { execArgv: ['--import', 'tsx'] });
   try {
     const [port] = (await once(upstream, 'message')) as [number];
