@@ -54,3 +54,22 @@ test('the instruction counter reports a count per request for the bare relay and
   }
   assert.match(result.table, /\| proxy \| /);
 });
+
+// The streamed counts: per stream, per further chunk, and per start counted to its first byte
+// while the streams are held open (a count that took in any stream's end is refused).
+test('the instruction counter reports per stream, per chunk and per start for streamed answers', { skip: valgrind.skip, timeout: 280_000 }, async () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'zai-instructions-')), 'result.json');
+  await promisify(execFile)(
+    process.execPath,
+    [...'bench/instructions.mjs --stream 3 --requests 20 --rounds 1 --warm 200 --concurrency 4 --hold 8000 --only proxy --out'.split(' '), out],
+    { cwd: root, timeout: 270_000 },
+  );
+  const result = JSON.parse(readFileSync(out, 'utf8'));
+  for (const name of ['bare', 'proxy']) {
+    const r = result.results[name];
+    assert.equal(r.failed, 0, `${name} relayed every stream whole`);
+    // A stream start on fresh connections is hundreds of thousands of instructions; a chunk, thousands.
+    assert.ok(r.median > 10_000 && r.startMedian > 10_000 && r.chunkMedian > 1_000, `${name}: ${r.median} ${r.startMedian} ${r.chunkMedian}`);
+  }
+  assert.match(result.table, /\| proxy \| .*\| .*\| .*\| .*\| .*\| /);
+});
