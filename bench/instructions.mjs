@@ -189,7 +189,7 @@ async function measure(name, spec) {
     throw err;
   }
   const pool = new Pool(origin, { connections: opts.concurrency });
-  // Instructions per request of one counted load.
+  // Instructions per request (or stream) while `work` runs: the count over the `n` it sends.
   const countWhile = async (work, n = opts.requests) => {
     execFileSync('callgrind_control', ['-z', String(child.pid)], { stdio: 'ignore' });
     execFileSync('callgrind_control', ['-i', 'on', String(child.pid)], { stdio: 'ignore' });

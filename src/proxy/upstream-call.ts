@@ -161,9 +161,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.resumeUpstream = undefined;
     if (this.failure) return;
     this.ended = true;
-    const done = this.done;
-    this.done = undefined;
-    done?.();
+    this.tellDone();
     this.wakeUp();
   }
 
@@ -194,12 +192,17 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
 
   private fail(err: Error): void {
     this.failure = err;
-    const done = this.done;
-    this.done = undefined;
-    done?.(err);
+    this.tellDone(err);
     const w = this.waiter;
     this.waiter = undefined;
     w?.reject(err);
+  }
+
+  /** Calls the flow's `done`, once. */
+  private tellDone(err?: Error): void {
+    const done = this.done;
+    this.done = undefined;
+    done?.(err);
   }
 
   private wakeUp(): void {
